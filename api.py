@@ -1,0 +1,91 @@
+"""The document service: a Flask app that summarizes text and lists its key points with a local GGUF model.
+
+Run it with `python api.py` (flags: `python api.py --help`) or `gunicorn -c gunicorn.conf.py 'api:create_app()'`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, g, request
+
+from routes import errors, generate, health, resources
+from settings import Settings, SettingsError, load_settings, settings_from_args
+
+log = logging.getLogger("api")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def configure_logging(level: str) -> None:
+    """Plain one-line logs on stderr."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log every request ourselves
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. test_config may hold SETTINGS, MODEL (a loaded model) or LOAD_MODEL=False."""
+    test_config = dict(test_config or {})
+    settings: Settings = test_config.pop("SETTINGS", None) or load_settings()
+    model = test_config.pop("MODEL", None)
+    load = test_config.pop("LOAD_MODEL", True)
+
+    app = Flask(__name__)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=int(settings.max_request_mb * 1024 * 1024), JSON_SORT_KEYS=False)
+    app.json.sort_keys = False
+    app.config.update(test_config)
+
+    resources.init_app(app, settings, model=model, load=load)
+    errors.register_error_handlers(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(generate.bp)
+    _register_request_ids(app)
+    return app
+
+
+def _register_request_ids(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        offered = request.headers.get("X-Request-ID", "")
+        g.request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+        g.started = time.monotonic()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "-")
+        elapsed_ms = (time.monotonic() - g.get("started", time.monotonic())) * 1000
+        log.info(
+            "request_id=%s %s %s %s %.0fms",
+            g.get("request_id", "-"), request.method, request.path, response.status_code, elapsed_ms,
+        )
+        return response
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Validate settings, make sure the model file is there (downloading it once), then serve."""
+    try:
+        settings = settings_from_args(argv, description=__doc__.splitlines()[0])
+    except SettingsError as error:
+        sys.exit(f"error: {error}")
+    configure_logging(settings.log_level)
+    from llm.errors import ModelUnavailableError
+    from llm.source import resolve
+
+    try:
+        # Fail fast on a bad model choice or download; the loader then finds the file in place, offline.
+        source = resolve(settings)
+    except ModelUnavailableError as error:
+        sys.exit(f"error: {error}")
+    app = create_app({"SETTINGS": settings})
+    log.info("serving on http://%s:%d (model %s loading)", settings.host, settings.port, source.name)
+    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""Output hygiene for small models: template tokens, preambles, loops and repeated sentences."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_SPECIAL_TOKENS = re.compile(
+    r"<\|[^|<>\n]{1,40}\|>(?:\s*(?:assistant|user|system)\b)?|</?s>|\[/?INST\]|<</?SYS>>|<unk>|<pad>"
+)
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:sure|certainly|of course|okay|ok)\b[^\n]*?[.!:]\s*)?"
+    r"(?:here(?: is|'s| are)\b[^\n]*?:|(?:the )?(?:summary|key points|main points|points)\s*(?:of [^\n:]*)?:)\s*",
+    re.IGNORECASE,
+)
+_ABBREVIATIONS = (
+    "e.g.", "i.e.", "etc.", "vs.", "et al.", "fig.", "eq.", "no.", "dr.", "mr.", "mrs.", "ms.", "prof.",
+    "inc.", "ltd.", "co.", "jr.", "sr.", "st.", "cf.", "approx.", "dept.", "univ.", "vol.", "pp.", "sec.",
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9À-Ý])")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_BULLET = re.compile(r"^\s*(?:[-*•·–]|\(?\d{1,2}[.):]|\(?[a-z][.)])\s+", re.IGNORECASE)
+_TERMINAL = (".", "!", "?", "\"", "'", ")", "”", "’")
+
+
+def strip_special_tokens(text: str) -> str:
+    """Remove chat-template tokens that leaked into the output."""
+    return _SPECIAL_TOKENS.sub("", text)
+
+
+def strip_preamble(text: str) -> str:
+    """Remove openers such as 'Here is a summary of the text:'."""
+    return _PREAMBLE.sub("", text, count=1)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping common abbreviations intact."""
+    pieces = _SENTENCE_END.split(text.strip())
+    sentences: list[str] = []
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue
+        if sentences and sentences[-1].lower().endswith(_ABBREVIATIONS):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return sentences
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of a text, for comparisons."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
+
+def similarity(a: str, b: str) -> float:
+    """Word-set overlap of two texts, 0 to 1 (Jaccard index)."""
+    set_a, set_b = set(words(a)), set(words(b))
+    if not set_a or not set_b:
+        return 0.0
+    return len(set_a & set_b) / len(set_a | set_b)
+
+
+def is_near_duplicate(candidate: str, kept: list[str], threshold: float = 0.7) -> bool:
+    """Whether candidate says what one of the kept texts already says."""
+    key = " ".join(words(candidate))
+    for other in kept:
+        other_key = " ".join(words(other))
+        if key == other_key or (len(key) > 12 and (key in other_key or other_key in key)):
+            return True
+        if similarity(candidate, other) >= threshold:
+            return True
+    return False
+
+
+def cut_loop(text: str, max_repeats: int = 2) -> tuple[str, bool]:
+    """Cut a run where the same phrase (1 to 12 words) repeats more than max_repeats times in a row."""
+    tokens = text.split()
+    lowered = [token.lower().strip(".,;:!?") for token in tokens]
+    for start in range(len(tokens)):
+        for size in range(1, 13):
+            if start + size * (max_repeats + 1) > len(tokens):
+                break
+            phrase = lowered[start : start + size]
+            repeats = 1
+            position = start + size
+            while lowered[position : position + size] == phrase:
+                repeats += 1
+                position += size
+            if repeats > max_repeats:
+                kept = " ".join(tokens[: start + size])
+                return kept.rstrip(",;:") , True
+    return text, False
+
+
+def _drop_leading_headings(text: str) -> str:
+    """Drop title lines (short, no closing punctuation) that open an answer before its prose."""
+    lines = text.splitlines()
+    while len(lines) > 1 and lines[0].strip() and len(lines[0].split()) <= 12 and not lines[0].rstrip().endswith(
+        (".", "!", "?", ",")
+    ):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """Cleaned model output and whether the raw output had degenerated (loops or repeats)."""
+
+    text: str
+    degenerate: bool
+    removed: int
+
+
+def clean_prose(text: str, *, truncated: bool = False) -> CleanText:
+    """Clean a prose answer: template tokens, preamble, loops, repeated sentences, a cut-off last sentence."""
+    text = _drop_leading_headings(strip_preamble(strip_special_tokens(text)).strip())
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    kept_sentences: list[str] = []
+    output_paragraphs: list[str] = []
+    removed = 0
+    looped = False
+    for paragraph in paragraphs:
+        kept_here: list[str] = []
+        for sentence in split_sentences(" ".join(paragraph.split())):
+            sentence, had_loop = cut_loop(sentence)
+            looped |= had_loop
+            if not words(sentence):
+                continue
+            if is_near_duplicate(sentence, kept_sentences, threshold=0.8):
+                removed += 1
+                continue
+            kept_sentences.append(sentence)
+            kept_here.append(sentence)
+        if kept_here:
+            output_paragraphs.append(" ".join(kept_here))
+    if truncated and len(kept_sentences) > 1 and not kept_sentences[-1].endswith(_TERMINAL):
+        last = kept_sentences[-1]
+        output_paragraphs[-1] = output_paragraphs[-1][: -len(last)].rstrip()
+        if not output_paragraphs[-1]:
+            output_paragraphs.pop()
+    total = len(kept_sentences) + removed
+    degenerate = looped or (total >= 3 and removed / total > 0.3)
+    return CleanText("\n\n".join(output_paragraphs).strip(), degenerate, removed)
+
+
+def parse_points(text: str) -> list[str]:
+    """The items of a list the model wrote (bulleted, numbered, or one per line), cleaned."""
+    text = strip_special_tokens(text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    bulleted = [line for line in lines if _BULLET.match(line)]
+    if len(bulleted) >= 2 or (bulleted and len(lines) == 1):
+        items = [_BULLET.sub("", line, count=1) for line in bulleted]
+    elif len(lines) >= 2:
+        items = lines
+    else:
+        items = split_sentences(strip_preamble(text))
+    points: list[str] = []
+    for item in items:
+        item = strip_preamble(item).strip().strip("*_").strip()
+        item = re.sub(r"^\*\*([^*]+)\*\*:?\s*", r"\1: ", item).replace("**", "")
+        item, _ = cut_loop(item)
+        if item.endswith(":") or len(words(item)) < 3:
+            continue
+        points.append(item)
+    return points

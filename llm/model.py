@@ -1,0 +1,97 @@
+"""The model boundary: what the rest of the service needs from a language model."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Literal, TypedDict
+
+
+class Message(TypedDict):
+    """One chat message."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding settings for one call."""
+
+    max_tokens: int
+    temperature: float = 0.0
+    repeat_penalty: float = 1.15
+    top_p: float = 0.95
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What one model call produced."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: Literal["stop", "length"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What /health reports about the loaded model."""
+
+    name: str
+    path: str
+    n_ctx: int
+    n_gpu_layers: int
+    rope_scaling_type: str | None
+    rope_freq_base: float
+    rope_freq_scale: float
+    extra: dict = field(default_factory=dict)
+
+
+class Model(ABC):
+    """A chat model with a tokenizer and a fixed context window; implementations must be safe to share."""
+
+    info: ModelInfo
+
+    @property
+    def name(self) -> str:
+        """The name the model is served under."""
+        return self.info.name
+
+    @property
+    def n_ctx(self) -> int:
+        """The context window in tokens: prompt plus output must fit in it."""
+        return self.info.n_ctx
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens in a piece of plain text, with the model's own tokenizer."""
+
+    @abstractmethod
+    def prompt_tokens(self, messages: list[Message]) -> int:
+        """Tokens of the full chat prompt these messages make, template included."""
+
+    @abstractmethod
+    def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """Answer the messages; raises ContextOverflowError if prompt plus max_tokens exceed n_ctx."""
+
+    def split_tokens(self, text: str, max_tokens: int) -> tuple[str, str]:
+        """Split text into a head of at most max_tokens tokens and the rest, at a character boundary."""
+        if self.count_tokens(text) <= max_tokens:
+            return text, ""
+        low, high = 0, len(text)
+        while low < high:  # the longest prefix that fits
+            middle = (low + high + 1) // 2
+            if self.count_tokens(text[:middle]) <= max_tokens:
+                low = middle
+            else:
+                high = middle - 1
+        cut = max(low, 1)
+        space = text.rfind(" ", 0, cut)
+        if space > cut // 2:
+            cut = space
+        return text[:cut], text[cut:]
+
+    def close(self) -> None:  # noqa: B027 - an optional hook; most fakes hold nothing
+        """Free the model's resources."""

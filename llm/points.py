@@ -1,0 +1,165 @@
+"""Key points of any length of text: candidates per chunk, grounded in the text, deduplicated, ranked, cited."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from llm import prompts
+from llm.chunking import Chunk, TextBlock, chunk_blocks
+from llm.cleanup import is_near_duplicate, parse_points, split_sentences, words
+from llm.runner import DEFAULT_REPEAT_PENALTY, TaskRunner
+
+TOKENS_PER_POINT = 48
+_STOPWORDS = frozenset(
+    {
+        "a", "an", "the", "and", "or", "but", "if", "then", "than", "of", "to", "in", "on", "at", "by", "for", "with",
+        "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those",
+        "there", "their", "they", "them", "he", "she", "his", "her", "we", "our", "you", "your", "i", "not", "no",
+        "so", "such", "can", "could", "will", "would", "may", "might", "must", "shall", "should", "do", "does", "did",
+        "has", "have", "had", "also", "into", "about", "over", "under", "more", "most", "other", "some", "any", "each",
+        "which", "who", "whom", "whose", "what", "when", "where", "why", "how", "all", "both", "very", "just", "only",
+        "own", "same", "too",
+    }
+)
+
+
+@dataclass
+class Point:
+    """One key point and the pages it came from."""
+
+    text: str
+    pages: list[int] = field(default_factory=list)
+    score: float = 0.0
+    position: tuple[int, int] = (0, 0)
+    support: int = 1
+
+
+@dataclass
+class PointsResult:
+    """Key points and how they were made."""
+
+    points: list[Point]
+    chunks: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def content_words(text: str) -> list[str]:
+    """Words that carry meaning: no stopwords, no one- or two-letter words."""
+    return [word for word in words(text) if len(word) > 2 and word not in _STOPWORDS]
+
+
+def grounding(point: str, source: str) -> float:
+    """Share of the point's content words that the source text contains, 0 to 1."""
+    point_words = set(content_words(point))
+    if not point_words:
+        return 0.0
+    return len(point_words & set(content_words(source))) / len(point_words)
+
+
+def _cited_pages(point: str, chunk: Chunk) -> list[int]:
+    """The pages of the chunk that best support the point."""
+    if not chunk.page_texts:
+        return []
+    scores = {page: grounding(point, text) for page, text in chunk.page_texts.items()}
+    best = max(scores.values())
+    if best == 0:
+        return []
+    return sorted(page for page, score in scores.items() if score >= best * 0.85)
+
+
+def _is_heading(point: str, source: str) -> bool:
+    """A point that only repeats a title or heading line of the source."""
+    if point.rstrip().endswith((".", "!", "?")):
+        return False
+    needle = " ".join(words(point))
+    return any(" ".join(words(line)) == needle for line in source.splitlines())
+
+
+def _candidates(runner: TaskRunner, chunk: Chunk, index: int, messages, max_tokens: int) -> list[Point]:
+    completion = runner.complete(messages, max_tokens, DEFAULT_REPEAT_PENALTY)
+    items = parse_points(completion.text)
+    if completion.finish_reason == "length" and items:
+        items = items[:-1]  # the last item was cut off mid-way
+    found: list[Point] = []
+    for order, item in enumerate(items):
+        if _is_heading(item, chunk.text):
+            continue
+        score = grounding(item, chunk.text)
+        if score < 0.5:  # mostly words the text does not contain: not a point of this document
+            continue
+        found.append(Point(item, _cited_pages(item, chunk), score, (index, order)))
+    return found
+
+
+def _key_sentences(chunks: list[Chunk]) -> list[Point]:
+    """Sentences of the text ranked by how central their words are, for when the model gave too few points."""
+    frequency = Counter(word for chunk in chunks for word in content_words(chunk.text))
+    ranked: list[Point] = []
+    for index, chunk in enumerate(chunks):
+        for order, sentence in enumerate(split_sentences(re.sub(r"\s+", " ", chunk.text))):
+            sentence_words = content_words(sentence)
+            if not 6 <= len(words(sentence)) <= 45 or not sentence.endswith((".", "!", "?")):
+                continue
+            centrality = sum(frequency[word] for word in set(sentence_words)) / math.sqrt(len(sentence_words) + 1)
+            ranked.append(Point(sentence, _cited_pages(sentence, chunk), centrality, (index, order + 1000)))
+    ranked.sort(key=lambda point: -point.score)
+    return ranked
+
+
+def _add_distinct(kept: list[Point], candidates: list[Point]) -> None:
+    for candidate in candidates:
+        for existing in kept:
+            if is_near_duplicate(candidate.text, [existing.text], threshold=0.6):
+                existing.support += 1
+                existing.pages = sorted(set(existing.pages) | set(candidate.pages))
+                break
+        else:
+            kept.append(candidate)
+
+
+def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int = 5) -> PointsResult:
+    """Exactly count distinct points when the text allows, each with the pages it came from."""
+    model = runner.model
+    warnings: list[str] = []
+    ask = count + 2
+    reserve = min(TOKENS_PER_POINT * ask + 16, model.n_ctx // 3)
+    budget = model.n_ctx - model.prompt_tokens(prompts.points("", ask)) - reserve - runner.margin()
+    chunks = chunk_blocks(blocks, model, budget)
+    per_chunk = ask if len(chunks) == 1 else max(3, min(ask, math.ceil(2 * count / len(chunks)) + 1))
+    per_chunk = min(per_chunk, max(1, (reserve - 16) // TOKENS_PER_POINT))
+
+    kept: list[Point] = []
+    for index, chunk in enumerate(chunks):
+        runner.progress("finding key points", index, len(chunks))
+        _add_distinct(kept, _candidates(runner, chunk, index, prompts.points(chunk.text, per_chunk), reserve))
+    runner.progress("finding key points", len(chunks), len(chunks))
+
+    if len(kept) < count and len(chunks) == 1:
+        chunk = chunks[0]
+        # The "already listed" block costs context: drop it when it would not fit.
+        messages = prompts.more_points(chunk.text, count - len(kept) + 1, [point.text for point in kept])
+        if model.prompt_tokens(messages) + reserve + runner.margin() <= model.n_ctx:
+            _add_distinct(kept, _candidates(runner, chunk, 0, messages, reserve))
+
+    if len(kept) < count:
+        _add_distinct_limited(kept, _key_sentences(chunks), count)
+
+    for point in kept:
+        point.score *= 1 + 0.5 * (point.support - 1)
+    chosen = sorted(kept, key=lambda point: -point.score)[:count]
+    chosen.sort(key=lambda point: point.position)
+    if len(chosen) < count:
+        warnings.append(f"asked for {count} key points, but the text gave only {len(chosen)} distinct ones")
+    return PointsResult(chosen, chunks=len(chunks), warnings=warnings)
+
+
+def _add_distinct_limited(kept: list[Point], candidates: list[Point], count: int) -> None:
+    for candidate in candidates:
+        if len(kept) >= count:
+            return
+        if not is_near_duplicate(candidate.text, [point.text for point in kept], threshold=0.6):
+            candidate.score = 0.0  # model points rank first; key sentences fill the gaps
+            kept.append(candidate)

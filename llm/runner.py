@@ -1,0 +1,94 @@
+"""Runs the model calls of one task: budget checks, usage, degeneration retries, progress and cancellation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llm.cleanup import CleanText, clean_prose
+from llm.errors import CancelledError, ContextOverflowError
+from llm.model import Completion, GenerationParams, Message, Model
+
+ProgressCallback = Callable[[str, int, int], None]
+CancelCheck = Callable[[], bool]
+
+DEFAULT_REPEAT_PENALTY = 1.1
+RETRY_REPEAT_PENALTY = 1.3
+
+
+@dataclass
+class Usage:
+    """Tokens used across all model calls of a task."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The usage as the API reports it."""
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+
+
+class TaskRunner:
+    """Calls the model for one task, keeping every call within the context window."""
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        temperature: float = 0.0,
+        seed: int = 42,
+        on_progress: ProgressCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ):
+        self.model = model
+        self.temperature = temperature
+        self.seed = seed
+        self.usage = Usage()
+        self.degenerate_retries = 0
+        self._on_progress = on_progress
+        self._should_cancel = should_cancel
+
+    def margin(self) -> int:
+        """Tokens kept free in every call, for the stop sequence and rounding."""
+        return 8 + self.model.n_ctx // 128
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """Report progress to whoever asked for it."""
+        if self._on_progress is not None:
+            self._on_progress(stage, done, total)
+
+    def check_cancelled(self) -> None:
+        """Stop here if the caller cancelled the task."""
+        if self._should_cancel is not None and self._should_cancel():
+            raise CancelledError("the task was cancelled")
+
+    def complete(self, messages: list[Message], max_tokens: int, repeat_penalty: float) -> Completion:
+        """One model call; the prompt plus max_tokens must fit the context window."""
+        self.check_cancelled()
+        prompt_tokens = self.model.prompt_tokens(messages)
+        if prompt_tokens + max_tokens > self.model.n_ctx:
+            raise ContextOverflowError(
+                f"internal budget error: {prompt_tokens} prompt + {max_tokens} output tokens > n_ctx {self.model.n_ctx}"
+            )
+        params = GenerationParams(
+            max_tokens=max_tokens, temperature=self.temperature, repeat_penalty=repeat_penalty, seed=self.seed
+        )
+        completion = self.model.generate(messages, params)
+        self.usage.prompt_tokens += completion.prompt_tokens
+        self.usage.completion_tokens += completion.completion_tokens
+        self.usage.calls += 1
+        return completion
+
+    def prose(self, messages: list[Message], max_tokens: int) -> CleanText:
+        """A cleaned prose answer; a degenerate or empty one is retried once with a stronger repeat penalty."""
+        first = self.complete(messages, max_tokens, DEFAULT_REPEAT_PENALTY)
+        cleaned = clean_prose(first.text, truncated=first.finish_reason == "length")
+        if cleaned.text and not cleaned.degenerate:
+            return cleaned
+        self.degenerate_retries += 1
+        second = self.complete(messages, max_tokens, RETRY_REPEAT_PENALTY)
+        retried = clean_prose(second.text, truncated=second.finish_reason == "length")
+        if retried.text and (not retried.degenerate or not cleaned.text):
+            return retried
+        return cleaned

@@ -1,0 +1,115 @@
+"""Summaries of any length of text: one pass when it fits the context, map and merge levels when it does not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llm import prompts
+from llm.chunking import TextBlock, chunk_blocks, pack_texts
+from llm.cleanup import split_sentences
+from llm.runner import TaskRunner
+
+
+@dataclass
+class SummaryResult:
+    """A summary and how it was made."""
+
+    summary: str
+    chunks: int
+    levels: int
+    strategy: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def _output_reserve(runner: TaskRunner, requested: int, warnings: list[str]) -> int:
+    """Output tokens for the final summary, capped so that a useful input still fits the context."""
+    cap = runner.model.n_ctx // 3
+    if requested > cap:
+        warnings.append(
+            f"the summary was limited to {cap} tokens (a third of the model's {runner.model.n_ctx}-token context)"
+        )
+        return cap
+    return requested
+
+
+def _section_reserve(n_ctx: int) -> int:
+    """Output tokens for each part summary: small enough that several fit one merge prompt."""
+    return max(48, min(256, n_ctx // 6))
+
+
+def _extractive_fallback(text: str, runner: TaskRunner, max_tokens: int) -> str:
+    """The opening sentences of the text, when the model gave nothing usable."""
+    chosen: list[str] = []
+    for sentence in split_sentences(" ".join(text.split())):
+        if runner.model.count_tokens(" ".join([*chosen, sentence])) > max_tokens:
+            break
+        chosen.append(sentence)
+    return " ".join(chosen) or runner.model.split_tokens(text, max_tokens)[0]
+
+
+def summarize(
+    runner: TaskRunner, blocks: list[TextBlock], *, length: str = "medium", max_tokens: int | None = None
+) -> SummaryResult:
+    """Summarize the blocks at the requested length, within the model's context on every call."""
+    model = runner.model
+    warnings: list[str] = []
+    final_reserve = _output_reserve(runner, max_tokens or prompts.LENGTHS[length].max_tokens, warnings)
+    margin = runner.margin()
+    full_text = "\n\n".join(block.text for block in blocks)
+    final_overhead = model.prompt_tokens(prompts.summary("", length))
+    single_budget = model.n_ctx - final_overhead - final_reserve - margin
+
+    if model.count_tokens(full_text) <= single_budget:
+        runner.progress("summarizing", 0, 1)
+        summary = _final(runner, prompts.summary(full_text, length), final_reserve, full_text, warnings)
+        runner.progress("summarizing", 1, 1)
+        return SummaryResult(summary, chunks=1, levels=1, strategy="single", warnings=warnings)
+
+    section_reserve = _section_reserve(model.n_ctx)
+    section_words = max(30, int(section_reserve * 0.6))
+    chunk_budget = model.n_ctx - model.prompt_tokens(prompts.section("", section_words)) - section_reserve - margin
+    chunks = chunk_blocks(blocks, model, chunk_budget)
+    summaries: list[str] = []
+    for index, chunk in enumerate(chunks):
+        runner.progress("summarizing parts", index, len(chunks))
+        cleaned = runner.prose(prompts.section(chunk.text, section_words), section_reserve)
+        summaries.append(cleaned.text or _extractive_fallback(chunk.text, runner, section_reserve))
+    runner.progress("summarizing parts", len(chunks), len(chunks))
+
+    levels = 1
+    instruction = f"in at most {section_words} words"
+    merge_budget = model.n_ctx - model.prompt_tokens(prompts.merge([], instruction)) - section_reserve - margin
+    final_instruction = prompts.LENGTHS[length].instruction
+    final_input_budget = (
+        model.n_ctx - model.prompt_tokens(prompts.merge([], final_instruction)) - final_reserve - margin - 8
+    )
+    while sum(model.count_tokens(text) + 2 for text in summaries) > final_input_budget:
+        levels += 1
+        groups = pack_texts(summaries, model.count_tokens, merge_budget)
+        merged: list[str] = []
+        for index, group in enumerate(groups):
+            runner.progress(f"merging level {levels}", index, len(groups))
+            if len(group) == 1:
+                merged.append(group[0])
+                continue
+            cleaned = runner.prose(prompts.merge(group, instruction), section_reserve)
+            merged.append(cleaned.text or _extractive_fallback("\n\n".join(group), runner, section_reserve))
+        runner.progress(f"merging level {levels}", len(groups), len(groups))
+        if len(merged) >= len(summaries):  # no group could merge: make pairs fit by shortening
+            merged = [model.split_tokens(text, merge_budget // 2 - 4)[0] for text in merged]
+        summaries = merged
+
+    levels += 1
+    runner.progress("writing final summary", 0, 1)
+    messages = prompts.merge(summaries, final_instruction)
+    summary = _final(runner, messages, final_reserve, "\n\n".join(summaries), warnings)
+    runner.progress("writing final summary", 1, 1)
+    return SummaryResult(summary, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings)
+
+
+def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warnings: list[str]) -> str:
+    cleaned = runner.prose(messages, reserve)
+    if cleaned.text:
+        return cleaned.text
+    warnings.append("the model gave no usable summary, so the opening sentences of the text are shown instead")
+    return _extractive_fallback(source_text, runner, reserve)

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Set up and run the project with nothing but Python 3.11: install, serve, test.
+
+    python3 manage.py serve [api.py flags]   install what the service needs, then start it
+    python3 manage.py test [pytest args]     install what the tests need, lint, then run the whole suite
+    python3 manage.py install [--dev]        only install
+
+Everything goes into .venv/ next to this file. Installs are skipped when the requirements files have not
+changed since the last successful install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+# llama.cpp is compiled from source on first install; these switches skip parts we never use
+# (halves the build). A user building for a GPU adds e.g. -DGGML_CUDA=on through CMAKE_ARGS.
+LEAN_LLAMA_BUILD = "-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF"
+
+
+def _run(*command: str | Path, env: dict[str, str] | None = None) -> None:
+    subprocess.run([str(part) for part in command], check=True, cwd=ROOT, env=env)
+
+
+def _requirements(dev: bool) -> list[Path]:
+    names = ["requirements.txt", "requirements-model.txt"] + (["requirements-dev.txt"] if dev else [])
+    return [ROOT / name for name in names]
+
+
+def install(dev: bool) -> None:
+    """Create .venv and install the requirements into it (only what changed since last time)."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - manage.py runs under whatever python3 is
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print("creating .venv", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    files = _requirements(dev)
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()[:16]
+    stamp = VENV / f".installed-{'dev' if dev else 'run'}-{digest}"
+    if stamp.exists():
+        return
+    env = dict(os.environ)
+    env.setdefault("CMAKE_ARGS", LEAN_LLAMA_BUILD)
+    print("installing requirements (the first run compiles llama.cpp: several minutes)", flush=True)
+    _run(PYTHON, "-m", "pip", "install", "--upgrade", "pip", env=env)
+    _run(PYTHON, "-m", "pip", "install", "-r", files[0], *(["-r", files[2]] if dev else []), env=env)
+    _run(PYTHON, "-m", "pip", "install", "--no-deps", "-r", files[1], env=env)
+    stamp.touch()
+
+
+def main(argv: list[str]) -> None:
+    command, rest = (argv[0], argv[1:]) if argv else ("help", [])
+    if command == "install":
+        install(dev="--dev" in rest)
+    elif command == "serve":
+        install(dev=False)
+        os.execv(PYTHON, [str(PYTHON), str(ROOT / "api.py"), *rest])
+    elif command == "test":
+        install(dev=True)
+        _run(PYTHON, "-m", "ruff", "check", ".")
+        os.execv(PYTHON, [str(PYTHON), "-m", "pytest", *rest])
+    else:
+        print(__doc__)
+        sys.exit(0 if command in ("help", "-h", "--help") else 2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,57 @@
+"""Request bodies of the generate endpoints, validated with clear messages."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+
+from routes.errors import invalid_request
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
+
+
+class SummaryRequest(_Request):
+    """Body of POST /generate-summary."""
+
+    text: str = Field(description="The text to summarize.")
+    length: Literal["short", "medium", "long"] = Field("medium", description="How long the summary should be.")
+    max_tokens: int | None = Field(None, ge=16, description="Cap on the summary's tokens (default: per length).")
+
+
+class PointsRequest(_Request):
+    """Body of POST /generate-points; `points` is accepted for `text` (the original client sends it)."""
+
+    text: str = Field(validation_alias=AliasChoices("text", "points"), description="The text to read.")
+    count: int = Field(5, ge=1, le=20, description="How many key points to return.")
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"])
+    kind = first["type"]
+    if kind == "missing":
+        return f"'{location}' is required"
+    if kind == "extra_forbidden":
+        return f"unknown field '{location}'"
+    message = first["msg"]
+    return f"'{location}': {message}" if location else message
+
+
+def parse(schema: type[_Request], data: object, *, strict: bool):
+    """Validate a request body (strict types for JSON; form fields arrive as strings)."""
+    if not isinstance(data, dict):
+        raise invalid_request("the JSON body must be an object, e.g. {\"text\": \"...\"}")
+    if schema is PointsRequest and "text" in data and "points" in data:
+        raise invalid_request("send the text as 'text' or as 'points', not both")
+    try:
+        request = schema.model_validate(data, strict=strict)
+    except ValidationError as error:
+        raise invalid_request(_describe(error)) from None
+    if not request.text.strip():
+        raise invalid_request("'text' must not be empty")
+    return request

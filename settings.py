@@ -1,0 +1,150 @@
+"""Every setting of the service, typed and bounded, from environment variables and CLI flags alike."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "smollm2-135m-instruct"
+MAX_DEFAULT_N_CTX = 8192
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot start with; the message is one line."""
+
+
+def _available_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """The service's configuration: each field is an environment variable (upper case) and a flag."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False,
+        extra="ignore",
+        env_ignore_empty=True,
+        protected_namespaces=(),
+        validate_default=True,
+    )
+
+    # Which model
+    model: str = Field(
+        DEFAULT_MODEL,
+        min_length=1,
+        description="Name of a model in models/catalog.json (used when MODEL_PATH and MODEL_REPO are unset).",
+    )
+    model_path: Path | None = Field(None, description="A local .gguf file to serve; takes precedence over the rest.")
+    model_repo: str | None = Field(
+        None, description="Hugging Face repo id to download MODEL_FILE from, e.g. bartowski/Llama-3.2-1B-Instruct-GGUF."
+    )
+    model_file: str | None = Field(None, description="File name of the .gguf inside MODEL_REPO.")
+    models_dir: Path = Field(Path("models"), description="Folder where downloaded models are kept.")
+    hf_token: SecretStr | None = Field(None, description="Hugging Face token for gated or private repos.")
+    hf_hub_offline: bool = Field(False, description="Never download: use only files already in MODELS_DIR.")
+
+    # llama.cpp
+    n_ctx: int = Field(
+        0,
+        ge=0,
+        le=1_048_576,
+        description=f"Context size in tokens; 0 means the model's trained context, capped at {MAX_DEFAULT_N_CTX}.",
+    )
+    n_gpu_layers: int = Field(
+        -1, ge=-1, description="Layers to offload to the GPU; -1 offloads all when the build has a GPU (no-op on CPU)."
+    )
+    n_threads: int = Field(
+        default_factory=_available_cpus, ge=1, le=1024, description="CPU threads for generation (default: all cores)."
+    )
+    n_batch: int = Field(512, ge=32, le=8192, description="Prompt tokens evaluated per batch.")
+    rope_scaling_type: Literal["none", "linear", "yarn"] | None = Field(
+        None, description="RoPE scaling: none, linear or yarn (default: what the model file says)."
+    )
+    rope_freq_base: float = Field(0.0, ge=0.0, le=1e9, description="RoPE base frequency; 0 keeps the model's.")
+    rope_freq_scale: float = Field(
+        0.0, ge=0.0, le=1.0, description="RoPE frequency scale, e.g. 0.5 doubles the context; 0 keeps the model's."
+    )
+    chat_format: str | None = Field(
+        None, description="A llama-cpp-python chat format name (e.g. llama-3); default: the GGUF's own template."
+    )
+    seed: int = Field(42, ge=-1, le=2**31 - 1, description="Sampling seed; -1 picks a random one per request.")
+
+    # Server
+    host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
+    port: int = Field(5000, ge=1, le=65535, description="Port to listen on.")
+    max_request_mb: float = Field(50.0, gt=0, le=4096, description="Largest request body accepted, in MB.")
+    max_text_chars: int = Field(
+        2_000_000, ge=100, le=100_000_000, description="Longest text accepted, in characters."
+    )
+    max_output_tokens: int = Field(
+        2048, ge=16, le=32768, description="Upper bound for a request's max_tokens."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Logging level.")
+
+    @field_validator("model_path")
+    @classmethod
+    def _model_path_is_gguf(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix.lower() != ".gguf":
+            raise ValueError("must be a .gguf file")
+        return value
+
+    @field_validator("rope_scaling_type", "chat_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _repo_and_file_together(self) -> Settings:
+        if bool(self.model_repo) != bool(self.model_file):
+            raise ValueError("MODEL_REPO and MODEL_FILE must be set together")
+        if self.n_ctx and self.n_ctx < 256:
+            raise ValueError("N_CTX must be 0 (the model's own) or at least 256")
+        return self
+
+
+def _format_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "settings"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["loc"]:
+        return f"invalid setting {field.upper()}={first.get('input')!r}: {message}"
+    return f"invalid settings: {message}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with overrides on top; raises SettingsError with one line."""
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        raise SettingsError(_format_error(error)) from None
+
+
+def build_arg_parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with one --flag per setting, each documented with its environment variable."""
+    parser = argparse.ArgumentParser(description=description)
+    for name, field in Settings.model_fields.items():
+        env = name.upper()
+        default = field.get_default(call_default_factory=True)
+        shown = "****" if name == "hf_token" else default
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            default=None,
+            metavar=env,
+            help=f"{field.description} [env {env}; default {shown}]",
+        )
+    return parser
+
+
+def settings_from_args(argv: list[str] | None = None, description: str = "") -> Settings:
+    """Parse CLI flags and merge them over the environment."""
+    args = build_arg_parser(description).parse_args(argv)
+    return load_settings(**vars(args))
