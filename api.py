@@ -27,6 +27,8 @@ def configure_logging(level: str) -> None:
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log every request ourselves
+    for noisy in ("httpx", "httpx2", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

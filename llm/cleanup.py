@@ -34,6 +34,11 @@ def strip_preamble(text: str) -> str:
     return _PREAMBLE.sub("", text, count=1)
 
 
+def _ends_with_abbreviation(sentence: str) -> bool:
+    tail = sentence.lower().rsplit(None, 2)
+    return tail[-1] in _ABBREVIATIONS or " ".join(tail[-2:]) in _ABBREVIATIONS
+
+
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences, keeping common abbreviations intact."""
     pieces = _SENTENCE_END.split(text.strip())
@@ -42,7 +47,7 @@ def split_sentences(text: str) -> list[str]:
         piece = piece.strip()
         if not piece:
             continue
-        if sentences and sentences[-1].lower().endswith(_ABBREVIATIONS):
+        if sentences and _ends_with_abbreviation(sentences[-1]):
             sentences[-1] = f"{sentences[-1]} {piece}"
         else:
             sentences.append(piece)

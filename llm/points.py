@@ -99,7 +99,9 @@ def _key_sentences(chunks: list[Chunk]) -> list[Point]:
     frequency = Counter(word for chunk in chunks for word in content_words(chunk.text))
     ranked: list[Point] = []
     for index, chunk in enumerate(chunks):
-        for order, sentence in enumerate(split_sentences(re.sub(r"\s+", " ", chunk.text))):
+        paragraphs = [re.sub(r"\s+", " ", paragraph) for paragraph in chunk.text.split("\n\n")]
+        sentences = [sentence for paragraph in paragraphs for sentence in split_sentences(paragraph)]
+        for order, sentence in enumerate(sentences):
             sentence_words = content_words(sentence)
             if not 6 <= len(words(sentence)) <= 45 or not sentence.endswith((".", "!", "?")):
                 continue

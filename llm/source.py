@@ -49,7 +49,9 @@ def download(
         raise ModelUnavailableError(
             f"{filename} is not in {models_dir} and HF_HUB_OFFLINE is set, so it cannot be downloaded"
         )
-    # Imported here: only the download path needs huggingface_hub, and it reads HF_ENDPOINT at import.
+    # An offline-first service does not phone home: no telemetry or agent-registry calls, only the download.
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    # Imported here: only the download path needs huggingface_hub, and it reads its settings at import.
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,

@@ -1,0 +1,167 @@
+"""Command-line client of the document service.
+
+    python call_api.py                          summarize the sample document and list its key points
+    python call_api.py summary --text "..."     summarize a text given on the command line
+    python call_api.py summary notes.txt        summarize a file (- reads standard input)
+    python call_api.py points notes.txt --count 7
+    python call_api.py health
+
+Options: --url (default $API_URL or http://127.0.0.1:5000), --json for the raw answer, --timeout seconds.
+Exit codes: 0 ok, 1 the service answered an error, 2 the service could not be reached or bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import requests
+
+DEFAULT_URL = "http://127.0.0.1:5000"
+SAMPLE = Path(__file__).resolve().parent / "samples" / "lighthouses.txt"
+
+
+class ClientError(Exception):
+    """A failure to report in one line, with the exit code to use."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def call(url: str, path: str, body: dict | None, timeout: float) -> dict:
+    """POST (or GET without a body) to the service and return the JSON answer, or raise ClientError."""
+    try:
+        if body is None:
+            response = requests.get(url.rstrip("/") + path, timeout=timeout)
+        else:
+            response = requests.post(url.rstrip("/") + path, json=body, timeout=timeout)
+    except requests.ConnectionError:
+        raise ClientError(
+            f"cannot reach the service at {url}: is it running? (start it with: python3 manage.py serve)", 2
+        ) from None
+    except requests.Timeout:
+        raise ClientError(f"the service at {url} did not answer within {timeout:.0f} s", 2) from None
+    try:
+        answer = response.json()
+    except ValueError:
+        raise ClientError(f"the service answered HTTP {response.status_code} without JSON", 1) from None
+    if response.status_code >= 400 or "error" in answer:
+        error = answer.get("error", {}) if isinstance(answer, dict) else {}
+        code = error.get("code", f"http_{response.status_code}")
+        raise ClientError(f"the service answered {response.status_code} {code}: {error.get('message', '')}", 1)
+    return answer
+
+
+def _read_input(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        return args.text
+    if args.file is None:
+        return SAMPLE.read_text(encoding="utf-8")
+    if args.file == "-":
+        return sys.stdin.read()
+    try:
+        return Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ClientError(f"cannot read {args.file}: {error}", 2) from None
+
+
+def _footer(answer: dict) -> str:
+    usage = answer.get("usage", {})
+    parts = [
+        f"model {answer.get('model')}",
+        f"{answer.get('elapsed_ms', 0) / 1000:.1f} s",
+        f"{usage.get('prompt_tokens', 0)} prompt + {usage.get('completion_tokens', 0)} output tokens",
+        f"{answer.get('chunks', 1)} chunk(s)",
+    ]
+    return "(" + ", ".join(parts) + ")"
+
+
+def show_summary(answer: dict) -> None:
+    """Print a summary answer for people."""
+    print(answer["summary"])
+    for warning in answer.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(_footer(answer), file=sys.stderr)
+
+
+def show_points(answer: dict) -> None:
+    """Print a key-points answer for people."""
+    for number, point in enumerate(answer["points"], start=1):
+        pages = point.get("pages") or []
+        cited = f" (page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))})" if pages else ""
+        print(f"{number}. {point['text']}{cited}")
+    for warning in answer.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(_footer(answer), file=sys.stderr)
+
+
+def _emit(args: argparse.Namespace, answer: dict, show) -> None:
+    if args.json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        show(answer)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Carry out one command."""
+    common = {"temperature": args.temperature} if args.temperature is not None else {}
+    if args.command == "health":
+        _emit(args, call(args.url, "/health", None, args.timeout), lambda a: print(json.dumps(a, indent=2)))
+        return
+    text = _read_input(args)
+    if args.command in ("summary", "both"):
+        body = {"text": text, "length": args.length, **common}
+        if args.max_tokens is not None:
+            body["max_tokens"] = args.max_tokens
+        if args.command == "both":
+            print("Summary:\n", file=sys.stderr if args.json else sys.stdout)
+        _emit(args, call(args.url, "/generate-summary", body, args.timeout), show_summary)
+    if args.command in ("points", "both"):
+        if args.command == "both":
+            print("\nKey points:\n", file=sys.stderr if args.json else sys.stdout)
+        body = {"text": text, "count": args.count, **common}
+        _emit(args, call(args.url, "/generate-points", body, args.timeout), show_points)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: a command, an input, and options."""
+    parser = argparse.ArgumentParser(
+        description="Summarize documents and list their key points with the local document service.",
+        epilog="With no command: summarize the sample document and list its points.",
+    )
+    parser.add_argument("command", nargs="?", default="both", choices=["summary", "points", "both", "health"])
+    parser.add_argument("file", nargs="?", help="a text or Markdown file to read (- for standard input)")
+    parser.add_argument("--text", help="the text itself, instead of a file")
+    parser.add_argument("--url", default=os.environ.get("API_URL", DEFAULT_URL), help="the service's address")
+    parser.add_argument("--length", default="medium", choices=["short", "medium", "long"], help="summary length")
+    parser.add_argument("--max-tokens", type=int, help="cap on the summary's tokens")
+    parser.add_argument("--count", type=int, default=5, help="how many key points (1 to 20)")
+    parser.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2 (default 0)")
+    parser.add_argument("--json", action="store_true", help="print the service's JSON answer as it is")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for an answer")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the client; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    if args.text is not None and args.file is not None:
+        print("error: give a file or --text, not both", file=sys.stderr)
+        return 2
+    try:
+        run(args)
+    except ClientError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

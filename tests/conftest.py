@@ -1,0 +1,131 @@
+"""Shared fixtures: isolated settings, a fake model for unit tests, one real model per test session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from api import create_app
+from settings import Settings, load_settings
+from tests.fakes import FakeModel
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_TEXT = (ROOT / "samples" / "lighthouses.txt").read_text(encoding="utf-8")
+_SETTING_NAMES = [name.upper() for name in Settings.model_fields] + ["HF_ENDPOINT"]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """No setting leaks in from the developer's shell; downloads go to a temp folder."""
+    for name in _SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MODELS_DIR", str(tmp_path / "models"))
+
+
+@pytest.fixture
+def fake_model():
+    """A fake model answering with text taken from its prompt."""
+    return FakeModel()
+
+
+@pytest.fixture
+def app(fake_model):
+    """The app on the fake model."""
+    return create_app({"SETTINGS": load_settings(), "MODEL": fake_model, "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app on the fake model."""
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def real_model():
+    """The bundled model, loaded once for the whole session (default context)."""
+    from llm.loader import load_model
+
+    model = load_model(load_settings(n_threads=os.cpu_count() or 2))
+    yield model
+    model.close()
+
+
+@pytest.fixture
+def real_client(real_model):
+    """A test client of the app on the real bundled model."""
+    return create_app({"SETTINGS": load_settings(), "MODEL": real_model, "TESTING": True}).test_client()
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """A real server process on a free loopback port, stopped at the end."""
+
+    def __init__(self, command: list[str], port: int, env: dict[str, str], log_path: Path):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - kept open for the process's life
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_until_healthy(self, timeout: float = 60) -> dict:
+        """Poll /health until it answers 200; return its body."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.log()}")
+            try:
+                response = requests.get(self.url + "/health", timeout=2)
+                if response.status_code == 200:
+                    return response.json()
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"server not healthy in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        """What the server printed so far."""
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+def server_env(**extra: str) -> dict[str, str]:
+    """The environment for a server subprocess: this one, minus settings, plus extra."""
+    env = {key: value for key, value in os.environ.items() if key not in _SETTING_NAMES}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """`python api.py` on a free port with the bundled model, shared by a test module."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    server = ServerProcess([sys.executable, "api.py", "--port", str(port)], port, server_env(), log_path)
+    try:
+        server.wait_until_healthy()
+        yield server
+    finally:
+        server.stop()

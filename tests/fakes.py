@@ -1,0 +1,71 @@
+"""A queue-driven fake at the llm/ boundary: everything above the Model runs for real in unit tests."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from llm.cleanup import split_sentences
+from llm.errors import ContextOverflowError
+from llm.model import Completion, GenerationParams, Message, Model, ModelInfo
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+@dataclass
+class Call:
+    """One recorded generate() call."""
+
+    messages: list[Message]
+    params: GenerationParams
+    prompt_tokens: int
+
+
+def _document_part(messages: list[Message]) -> str:
+    """The text before the instruction in the last user message (the prompts put the document first)."""
+    return messages[-1]["content"].rsplit("\n\n", 1)[0]
+
+
+def echo_response(messages: list[Message]) -> str:
+    """A plausible answer made from the prompt's own text: first sentences, or a numbered list of them."""
+    instruction = messages[-1]["content"].rsplit("\n\n", 1)[-1]
+    sentences = split_sentences(" ".join(_document_part(messages).split()))
+    wanted = re.search(r"List (?:the )?(\d+)", instruction)
+    if wanted:
+        return "\n".join(f"{i}. {s}" for i, s in enumerate(sentences[: int(wanted.group(1))], start=1))
+    return " ".join(sentences[:2])
+
+
+class FakeModel(Model):
+    """Answers from a queue (strings, exceptions or callables), then with echo_response; records every call."""
+
+    def __init__(self, responses=(), *, n_ctx: int = 2048, name: str = "fake-model",
+                 default: Callable[[list[Message]], str] = echo_response):
+        self.info = ModelInfo(name, "fake.gguf", n_ctx, 0, None, 0.0, 0.0)
+        self.responses = deque(responses)
+        self.default = default
+        self.calls: list[Call] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(_TOKEN.findall(text))
+
+    def prompt_tokens(self, messages: list[Message]) -> int:
+        return sum(self.count_tokens(message["content"]) + 4 for message in messages) + 2
+
+    def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
+        prompt = self.prompt_tokens(messages)
+        if prompt + params.max_tokens > self.n_ctx:
+            raise ContextOverflowError(f"{prompt} + {params.max_tokens} > {self.n_ctx}")
+        self.calls.append(Call(messages, params, prompt))
+        response = self.responses.popleft() if self.responses else self.default
+        if isinstance(response, Exception):
+            raise response
+        text = response(messages) if callable(response) else response
+        tokens = _TOKEN.findall(text)
+        finish = "stop"
+        if len(tokens) > params.max_tokens:
+            text = self.split_tokens(text, params.max_tokens)[0]
+            finish = "length"
+        return Completion(text, prompt, min(len(tokens), params.max_tokens), finish)

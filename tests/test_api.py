@@ -1,0 +1,173 @@
+"""The HTTP API on the fake model: response shapes, every error code, request ids, health states."""
+
+import json
+
+import pytest
+
+from api import create_app
+from llm.errors import ModelUnavailableError
+from settings import load_settings
+from tests.conftest import SAMPLE_TEXT
+from tests.fakes import FakeModel
+
+
+def _post(client, path, body, **kwargs):
+    return client.post(path, data=json.dumps(body), content_type="application/json", **kwargs)
+
+
+def test_summary_response_shape(client):
+    response = _post(client, "/generate-summary", {"text": SAMPLE_TEXT, "length": "short"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["summary"]
+    assert body["model"] == "fake-model"
+    assert set(body["usage"]) == {"prompt_tokens", "completion_tokens"}
+    assert body["usage"]["prompt_tokens"] > 0
+    assert isinstance(body["elapsed_ms"], int)
+    assert (body["chunks"], body["strategy"]) == (1, "single")
+
+
+def test_points_response_shape_and_original_field_name(client):
+    response = _post(client, "/generate-points", {"points": SAMPLE_TEXT, "count": 3})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert len(body["points"]) == 3
+    assert all(set(point) == {"text", "pages"} and point["pages"] == [] for point in body["points"])
+    assert body["chunks"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "fragment"),
+    [
+        ("/generate-summary", {}, "'text' is required"),
+        ("/generate-summary", {"text": "   "}, "must not be empty"),
+        ("/generate-summary", {"text": 42}, "text"),
+        ("/generate-summary", {"text": "x", "length": "huge"}, "length"),
+        ("/generate-summary", {"text": "x", "max_tokens": 3}, "max_tokens"),
+        ("/generate-summary", {"text": "x", "max_tokens": 999999}, "max_tokens"),
+        ("/generate-summary", {"text": "x", "max_tokens": "100"}, "max_tokens"),
+        ("/generate-summary", {"text": "x", "temperature": 2.5}, "temperature"),
+        ("/generate-summary", {"text": "x", "lenght": "short"}, "unknown field 'lenght'"),
+        ("/generate-summary", ["text"], "must be an object"),
+        ("/generate-points", {"text": "x", "count": 0}, "count"),
+        ("/generate-points", {"text": "x", "count": 21}, "count"),
+        ("/generate-points", {"text": "x", "count": True}, "count"),
+        ("/generate-points", {"text": "x", "points": "y"}, "not both"),
+    ],
+)
+def test_invalid_requests_answer_400(client, path, body, fragment):
+    response = _post(client, path, body)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request"
+    assert fragment in error["message"]
+
+
+def test_temperature_accepts_integers(client):
+    assert _post(client, "/generate-summary", {"text": "A tower. It shines.", "temperature": 1}).status_code == 200
+
+
+def test_bad_json_answers_400(client):
+    response = client.post("/generate-summary", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == {"code": "invalid_request", "message": "the body is not valid JSON"}
+
+
+def test_not_json_answers_415(client):
+    response = client.post("/generate-summary", data="text=hello", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_unknown_path_answers_404_and_wrong_method_405(client):
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "not_found"
+    wrong = client.get("/generate-summary")
+    assert wrong.status_code == 405
+    assert wrong.get_json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in wrong.headers["Allow"]
+
+
+def test_too_long_text_answers_413(fake_model):
+    app = create_app({"SETTINGS": load_settings(max_text_chars=1000), "MODEL": fake_model})
+    response = _post(app.test_client(), "/generate-summary", {"text": "word " * 300})
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert error["code"] == "payload_too_large"
+    assert "MAX_TEXT_CHARS" in error["message"]
+
+
+def test_too_large_body_answers_413(fake_model):
+    app = create_app({"SETTINGS": load_settings(max_request_mb=0.01), "MODEL": fake_model})
+    response = _post(app.test_client(), "/generate-summary", {"text": "word " * 5000})
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_model_loading_answers_503_and_health_says_loading():
+    client = create_app({"SETTINGS": load_settings(), "LOAD_MODEL": False}).test_client()
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.get_json() == {"status": "loading"}
+    response = _post(client, "/generate-summary", {"text": "hello there"})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "model_loading"
+    assert response.headers["Retry-After"]
+
+
+def test_health_goes_from_loading_to_ok():
+    import threading
+
+    release = threading.Event()
+    app = create_app({"SETTINGS": load_settings(), "LOAD_MODEL": False})
+    host = app.extensions["model_host"]
+    loader = host.start(lambda: release.wait(10) and FakeModel())
+    client = app.test_client()
+    assert client.get("/health").status_code == 503
+    release.set()
+    loader.join(10)
+    health = client.get("/health")
+    assert health.status_code == 200
+    body = health.get_json()
+    assert body["status"] == "ok"
+    assert set(body["model"]) == {
+        "name", "path", "n_ctx", "n_gpu_layers", "rope_scaling_type", "rope_freq_base", "rope_freq_scale"
+    }
+
+
+def test_failed_model_load_answers_503_with_the_reason():
+    app = create_app({"SETTINGS": load_settings(), "LOAD_MODEL": False})
+    host = app.extensions["model_host"]
+
+    def fail():
+        raise ModelUnavailableError("download of x.gguf failed (HTTP 404)")
+
+    host.start(fail).join(10)
+    client = app.test_client()
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.get_json()["status"] == "failed"
+    response = _post(client, "/generate-points", {"text": "hello there"})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "model_unavailable"
+    assert "HTTP 404" in response.get_json()["error"]["message"]
+
+
+def test_unexpected_failure_answers_500_with_request_id_and_no_internals(caplog):
+    model = FakeModel([RuntimeError("secret /home/user/path exploded")])
+    client = create_app({"SETTINGS": load_settings(), "MODEL": model}).test_client()
+    response = _post(client, "/generate-summary", {"text": "A short text."}, headers={"X-Request-ID": "abc-123"})
+    assert response.status_code == 500
+    body = response.get_json()
+    assert body["error"]["code"] == "internal_error"
+    assert body["error"]["request_id"] == "abc-123"
+    assert "secret" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert "abc-123" in caplog.text and "exploded" in caplog.text
+
+
+def test_request_id_is_echoed_or_made(client):
+    assert client.get("/health", headers={"X-Request-ID": "req-42"}).headers["X-Request-ID"] == "req-42"
+    made = client.get("/health", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
+    assert made != "bad id with spaces" and len(made) == 32
