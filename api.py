@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     model = test_config.pop("MODEL", None)
     load = test_config.pop("LOAD_MODEL", True)
 
+    configure_logging(settings.log_level)
     app = Flask(__name__)
     app.config.from_mapping(MAX_CONTENT_LENGTH=int(settings.max_request_mb * 1024 * 1024), JSON_SORT_KEYS=False)
     app.json.sort_keys = False

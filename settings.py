@@ -56,7 +56,9 @@ class Settings(BaseSettings):
         0,
         ge=0,
         le=1_048_576,
-        description=f"Context size in tokens; 0 means the model's trained context, capped at {MAX_DEFAULT_N_CTX}.",
+        description=(
+            f"Context size in tokens (256 or more); 0 means the model's trained context, capped at {MAX_DEFAULT_N_CTX}."
+        ),
     )
     n_gpu_layers: int = Field(
         -1, ge=-1, description="Layers to offload to the GPU; -1 offloads all when the build has a GPU (no-op on CPU)."
@@ -148,3 +150,33 @@ def settings_from_args(argv: list[str] | None = None, description: str = "") -> 
     """Parse CLI flags and merge them over the environment."""
     args = build_arg_parser(description).parse_args(argv)
     return load_settings(**vars(args))
+
+
+def _bounds(field) -> str:
+    """The allowed values of a field, in words."""
+    import annotated_types
+
+    limits = []
+    for rule in field.metadata:
+        for kind, symbol in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+            if isinstance(rule, getattr(annotated_types, kind.capitalize())):
+                limits.append(f"{symbol} {getattr(rule, kind)}")
+    choices = getattr(field.annotation, "__args__", ())
+    literal = [arg for arg in choices if getattr(arg, "__origin__", None) is Literal]
+    if literal:
+        return ", ".join(literal[0].__args__)
+    return ", ".join(limits)
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table, for the README."""
+    rows = ["| Variable | Flag | Default | Allowed | Meaning |", "|---|---|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = "all cores" if name == "n_threads" else field.get_default(call_default_factory=False)
+        shown = "unset" if default is None else f"`{default}`"
+        flag = "--" + name.replace("_", "-")
+        rows.append(f"| `{name.upper()}` | `{flag}` | {shown} | {_bounds(field)} | {field.description} |")
+    return "\n".join(rows)
+
+if __name__ == "__main__":
+    print(settings_table())  # noqa: T201 - regenerates the README's table

@@ -97,12 +97,14 @@ class ServerProcess:
 
     def log(self) -> str:
         """What the server printed so far."""
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL)."""
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:

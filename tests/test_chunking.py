@@ -31,7 +31,7 @@ def test_chunks_record_their_pages():
     model = FakeModel()
     blocks = [TextBlock(_paragraph(page, 8), page) for page in range(1, 7)]
     chunks = chunk_blocks(blocks, model, budget=150)
-    assert [page for chunk in chunks for page in chunk.pages][0] == 1
+    assert chunks[0].pages[0] == 1
     assert sorted({page for chunk in chunks for page in chunk.pages}) == [1, 2, 3, 4, 5, 6]
     for chunk in chunks:
         for page, text in chunk.page_texts.items():

@@ -69,7 +69,7 @@ def test_token_is_passed_through(monkeypatch, tmp_path):
 def test_missing_file_gives_a_clear_message(monkeypatch, tmp_path):
     with FakeHub({(REPO, FILE): BUNDLED}) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        with pytest.raises(ModelUnavailableError, match="has no file 'other.gguf'"):
+        with pytest.raises(ModelUnavailableError, match=r"has no file 'other\.gguf'"):
             resolve(load_settings(model_repo=REPO, model_file="other.gguf", models_dir=str(tmp_path)))
         with pytest.raises(ModelUnavailableError, match="does not exist"):
             resolve(load_settings(model_repo="nobody/none", model_file=FILE, models_dir=str(tmp_path)))

@@ -1,0 +1,1 @@
+"""PDF to text: bytes in, pages of text out, no Flask inside."""

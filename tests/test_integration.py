@@ -1,0 +1,126 @@
+"""The real bundled model through the HTTP API: summaries, points, long text at a small context, determinism."""
+
+import json
+
+import pytest
+
+from api import create_app
+from llm.cleanup import split_sentences, words
+from llm.model import Model
+from llm.points import grounding
+from settings import load_settings
+from tests.conftest import SAMPLE_TEXT
+
+pytestmark = pytest.mark.model
+TEMPLATE_MARKS = ("<|im_start|>", "<|im_end|>", "<|", "</s>")
+
+
+def _post(client, path, body):
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+def test_summary_of_real_text(real_client):
+    response = _post(real_client, "/generate-summary", {"text": SAMPLE_TEXT, "length": "short"})
+    assert response.status_code == 200
+    body = response.get_json()
+    summary = body["summary"]
+    assert len(words(summary)) >= 8
+    assert not any(mark in summary for mark in TEMPLATE_MARKS)
+    sentences = [" ".join(words(s)) for s in split_sentences(summary)]
+    assert len(sentences) == len(set(sentences))
+    assert grounding(summary, SAMPLE_TEXT) >= 0.5
+    assert body["model"] == "smollm2-135m-instruct"
+    assert 0 < body["usage"]["completion_tokens"] <= 120
+    assert (body["strategy"], body["chunks"]) == ("single", 1)
+
+
+def test_same_request_same_summary_at_temperature_zero(real_client):
+    body = {"text": SAMPLE_TEXT, "length": "short", "temperature": 0}
+    first = _post(real_client, "/generate-summary", body).get_json()["summary"]
+    second = _post(real_client, "/generate-summary", body).get_json()["summary"]
+    assert first == second
+
+
+def test_points_of_real_text(real_client):
+    response = _post(real_client, "/generate-points", {"text": SAMPLE_TEXT, "count": 5})
+    assert response.status_code == 200
+    points = [point["text"] for point in response.get_json()["points"]]
+    assert len(points) == 5
+    assert len({" ".join(words(point)) for point in points}) == 5
+    for point in points:
+        assert len(words(point)) >= 3
+        assert not any(mark in point for mark in TEMPLATE_MARKS)
+        assert grounding(point, SAMPLE_TEXT) >= 0.5
+
+
+def test_points_accepts_the_original_clients_field(real_client):
+    response = _post(real_client, "/generate-points", {"points": SAMPLE_TEXT, "count": 3})
+    assert response.status_code == 200
+    assert len(response.get_json()["points"]) == 3
+
+
+class RecordingModel(Model):
+    """Delegates to the real model and records each call's prompt and output sizes."""
+
+    def __init__(self, model: Model):
+        self.inner = model
+        self.info = model.info
+        self.calls: list[tuple[int, int, int]] = []
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+    def prompt_tokens(self, messages):
+        return self.inner.prompt_tokens(messages)
+
+    def generate(self, messages, params):
+        completion = self.inner.generate(messages, params)
+        self.calls.append((completion.prompt_tokens, params.max_tokens, completion.completion_tokens))
+        return completion
+
+
+@pytest.fixture(scope="module")
+def small_context_model():
+    from llm.loader import load_model
+
+    model = load_model(load_settings(n_ctx=512))
+    yield model
+    model.close()
+
+
+def test_text_longer_than_the_context_is_summarized_hierarchically(small_context_model):
+    recorder = RecordingModel(small_context_model)
+    client = create_app({"SETTINGS": load_settings(n_ctx=512), "MODEL": recorder}).test_client()
+    text = f"{SAMPLE_TEXT}\n\n{SAMPLE_TEXT}"
+    assert small_context_model.count_tokens(text) > 512
+    response = _post(client, "/generate-summary", {"text": text, "length": "short"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["strategy"] == "hierarchical"
+    assert body["chunks"] >= 2 and body["levels"] >= 2
+    assert body["summary"]
+    assert recorder.calls
+    for prompt_tokens, max_tokens, completion_tokens in recorder.calls:
+        assert prompt_tokens + max_tokens <= 512
+        assert completion_tokens <= max_tokens
+
+
+def test_points_of_text_longer_than_the_context(small_context_model):
+    recorder = RecordingModel(small_context_model)
+    client = create_app({"SETTINGS": load_settings(n_ctx=512), "MODEL": recorder}).test_client()
+    response = _post(client, "/generate-points", {"text": SAMPLE_TEXT, "count": 4})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["chunks"] >= 2
+    assert len(body["points"]) == 4
+    assert all(prompt + reserve <= 512 for prompt, reserve, _ in recorder.calls)
+
+
+def test_health_reports_the_loaded_model(real_client):
+    response = real_client.get("/health")
+    assert response.status_code == 200
+    model = response.get_json()["model"]
+    assert model["name"] == "smollm2-135m-instruct"
+    assert model["n_ctx"] == 8192
+    assert model["path"].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert model["n_gpu_layers"] == -1

@@ -1,0 +1,60 @@
+"""The README stays true: its settings table, curl examples and client commands work as written."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from settings import settings_table
+from tests.conftest import ROOT, server_env
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _shell_blocks() -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL)
+
+
+def _commands(block: str) -> list[str]:
+    joined = block.replace("\\\n", " ")
+    return [line.split("  #")[0].strip() for line in joined.splitlines() if line.strip()]
+
+
+def test_readme_opens_with_the_two_commands():
+    first = _commands(_shell_blocks()[0])
+    assert first == ["python3 manage.py serve", "python3 manage.py test"]
+
+
+def test_ci_runs_the_readmes_test_command():
+    assert "python3 manage.py test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_settings_table_is_current():
+    assert settings_table() in README
+
+
+@pytest.mark.model
+def test_curl_examples_work(live_server):
+    block = next(block for block in _shell_blocks() if block.lstrip().startswith("curl"))
+    commands = _commands(block)
+    assert len(commands) >= 4
+    for command in commands:
+        command = command.replace("http://127.0.0.1:5000", live_server.url)
+        result = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, (command, result.stderr)
+        answer = json.loads(result.stdout)
+        assert "error" not in answer, (command, answer)
+
+
+@pytest.mark.model
+def test_client_examples_work(live_server):
+    block = next(block for block in _shell_blocks() if "call_api.py" in block)
+    for command in _commands(block):
+        command = command.replace(".venv/bin/python", sys.executable) + f" --url {live_server.url}"
+        result = subprocess.run(
+            ["bash", "-c", command], cwd=ROOT, env=server_env(), capture_output=True, text=True, timeout=300
+        )
+        assert result.returncode == 0, (command, result.stderr)
+        assert result.stdout.strip()

@@ -1,0 +1,102 @@
+"""Real server processes on free loopback ports: python api.py, gunicorn, and call_api.py against them."""
+
+import json
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.conftest import ROOT, SAMPLE_TEXT, ServerProcess, free_port, server_env
+
+pytestmark = pytest.mark.model
+
+
+def _client(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "call_api.py", *args], cwd=ROOT, env=server_env(), capture_output=True, text=True,
+        timeout=timeout,
+    )
+
+
+def test_summary_over_http(live_server):
+    response = requests.post(
+        live_server.url + "/generate-summary", json={"text": SAMPLE_TEXT, "length": "short"}, timeout=120
+    )
+    assert response.status_code == 200
+    assert response.json()["summary"]
+    assert response.headers["X-Request-ID"]
+
+
+def test_concurrent_clients_are_all_answered(live_server):
+    texts = [f"Tower {n} was lit in {1800 + n}. Its keeper was named Keeper{n}." for n in range(4)]
+
+    def summarize(text):
+        return requests.post(live_server.url + "/generate-summary", json={"text": text, "length": "short"},
+                             timeout=180)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(summarize, texts))
+    assert [response.status_code for response in responses] == [200] * 4
+
+
+def test_call_api_with_no_arguments_summarizes_the_sample(live_server):
+    result = _client("--url", live_server.url)
+    assert result.returncode == 0, result.stderr
+    assert "Summary:" in result.stdout and "Key points:" in result.stdout
+    assert "1. " in result.stdout and "5. " in result.stdout
+
+
+def test_call_api_summary_of_text_and_points_of_file(live_server, tmp_path):
+    result = _client("summary", "--text", SAMPLE_TEXT, "--length", "short", "--url", live_server.url)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.split()) >= 8
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text(SAMPLE_TEXT, encoding="utf-8")
+    result = _client("points", str(notes), "--count", "7", "--url", live_server.url)
+    assert result.returncode == 0, result.stderr
+    numbered = [line for line in result.stdout.splitlines() if line[:2].rstrip(".").isdigit()]
+    assert len(numbered) == 7
+
+
+def test_call_api_json_output(live_server):
+    result = _client("points", "--text", SAMPLE_TEXT, "--count", "2", "--json", "--url", live_server.url)
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["points"]) == 2
+
+
+def test_call_api_reports_an_error_answer(live_server):
+    result = _client("points", "--text", "Some text here.", "--count", "50", "--url", live_server.url)
+    assert result.returncode == 1
+    assert "400 invalid_request" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_call_api_reports_a_server_that_is_down():
+    result = _client("summary", "--text", "hello", "--url", f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == 2
+    assert "cannot reach the service" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_gunicorn_serves_the_app(tmp_path):
+    port = free_port()
+    server = ServerProcess(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"],
+        port, server_env(PORT=str(port)), tmp_path / "gunicorn.log",
+    )
+    try:
+        health = server.wait_until_healthy()
+        assert health["model"]["name"] == "smollm2-135m-instruct"
+        response = requests.post(server.url + "/generate-points", json={"points": SAMPLE_TEXT, "count": 3},
+                                 timeout=120)
+        assert response.status_code == 200
+        assert len(response.json()["points"]) == 3
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=30) == 0
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log()
