@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     configure_logging(settings.log_level)
     app = Flask(__name__)
-    app.config.from_mapping(MAX_CONTENT_LENGTH=int(settings.max_request_mb * 1024 * 1024), JSON_SORT_KEYS=False)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=int(settings.max_upload_mb * 1024 * 1024), JSON_SORT_KEYS=False)
     app.json.sort_keys = False
     app.config.update(test_config)
 
@@ -78,15 +78,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {error}")
     configure_logging(settings.log_level)
     from llm.errors import ModelUnavailableError
-    from llm.source import resolve
+    from llm.loader import preflight
 
     try:
-        # Fail fast on a bad model choice or download; the loader then finds the file in place, offline.
-        source = resolve(settings)
+        # Fail fast on a bad model choice, chat format or download; the loader then finds the file in place.
+        preflight(settings)
     except ModelUnavailableError as error:
         sys.exit(f"error: {error}")
     app = create_app({"SETTINGS": settings})
-    log.info("serving on http://%s:%d (model %s loading)", settings.host, settings.port, source.name)
+    log.info("serving on http://%s:%d (model loading)", settings.host, settings.port)
     app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
 
 

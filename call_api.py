@@ -1,9 +1,9 @@
 """Command-line client of the document service.
 
-    python call_api.py                          summarize the sample document and list its key points
+    python call_api.py                          summarize the sample PDF and list its key points
     python call_api.py summary --text "..."     summarize a text given on the command line
-    python call_api.py summary notes.txt        summarize a file (- reads standard input)
-    python call_api.py points notes.txt --count 7
+    python call_api.py summary report.pdf       summarize a PDF, .txt or .md file (- reads text from stdin)
+    python call_api.py points report.pdf --pages 1-5 --password x --count 7
     python call_api.py health
 
 Options: --url (default $API_URL or http://127.0.0.1:5000), --json for the raw answer, --timeout seconds.
@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 DEFAULT_URL = "http://127.0.0.1:5000"
-SAMPLE = Path(__file__).resolve().parent / "samples" / "lighthouses.txt"
+SAMPLE = Path(__file__).resolve().parent / "samples" / "lighthouses.pdf"
 
 
 class ClientError(Exception):
@@ -32,10 +32,16 @@ class ClientError(Exception):
         self.exit_code = exit_code
 
 
-def call(url: str, path: str, body: dict | None, timeout: float) -> dict:
-    """POST (or GET without a body) to the service and return the JSON answer, or raise ClientError."""
+def call(url: str, path: str, body: dict | None, timeout: float, upload: Path | None = None) -> dict:
+    """POST JSON, or a form with a file, (or GET without either) and return the JSON answer, or raise ClientError."""
     try:
-        if body is None:
+        if upload is not None:
+            fields = {key: str(value) for key, value in (body or {}).items() if value is not None}
+            with upload.open("rb") as handle:
+                response = requests.post(
+                    url.rstrip("/") + path, data=fields, files={"file": (upload.name, handle)}, timeout=timeout
+                )
+        elif body is None:
             response = requests.get(url.rstrip("/") + path, timeout=timeout)
         else:
             response = requests.post(url.rstrip("/") + path, json=body, timeout=timeout)
@@ -45,10 +51,14 @@ def call(url: str, path: str, body: dict | None, timeout: float) -> dict:
         ) from None
     except requests.Timeout:
         raise ClientError(f"the service at {url} did not answer within {timeout:.0f} s", 2) from None
+    except requests.RequestException as error:
+        raise ClientError(f"cannot call {url}: {type(error).__name__} (is the --url right?)", 2) from None
     try:
         answer = response.json()
     except ValueError:
         raise ClientError(f"the service answered HTTP {response.status_code} without JSON", 1) from None
+    if not isinstance(answer, dict):
+        raise ClientError(f"the service answered HTTP {response.status_code} with unexpected JSON", 1)
     if response.status_code >= 400 or "error" in answer:
         error = answer.get("error", {}) if isinstance(answer, dict) else {}
         code = error.get("code", f"http_{response.status_code}")
@@ -56,17 +66,16 @@ def call(url: str, path: str, body: dict | None, timeout: float) -> dict:
     return answer
 
 
-def _read_input(args: argparse.Namespace) -> str:
+def _read_input(args: argparse.Namespace) -> tuple[dict, Path | None]:
+    """The request fields for the text, or the file to upload (PDF, .txt or .md: the service reads it)."""
     if args.text is not None:
-        return args.text
-    if args.file is None:
-        return SAMPLE.read_text(encoding="utf-8")
+        return {"text": args.text}, None
     if args.file == "-":
-        return sys.stdin.read()
-    try:
-        return Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ClientError(f"cannot read {args.file}: {error}", 2) from None
+        return {"text": sys.stdin.read()}, None
+    path = SAMPLE if args.file is None else Path(args.file)
+    if not path.is_file():
+        raise ClientError(f"cannot read {path}: no such file", 2)
+    return {"pages": args.pages, "password": args.password}, path
 
 
 def _footer(answer: dict) -> str:
@@ -77,12 +86,18 @@ def _footer(answer: dict) -> str:
         f"{usage.get('prompt_tokens', 0)} prompt + {usage.get('completion_tokens', 0)} output tokens",
         f"{answer.get('chunks', 1)} chunk(s)",
     ]
+    if "pages" in answer:
+        parts.append(f"{answer['pages']} page(s) read")
     return "(" + ", ".join(parts) + ")"
 
 
 def show_summary(answer: dict) -> None:
     """Print a summary answer for people."""
-    print(answer["summary"])
+    print(answer.get("summary", ""))
+    _notes(answer)
+
+
+def _notes(answer: dict) -> None:
     for warning in answer.get("warnings", []):
         print(f"warning: {warning}", file=sys.stderr)
     print(_footer(answer), file=sys.stderr)
@@ -90,13 +105,11 @@ def show_summary(answer: dict) -> None:
 
 def show_points(answer: dict) -> None:
     """Print a key-points answer for people."""
-    for number, point in enumerate(answer["points"], start=1):
+    for number, point in enumerate(answer.get("points", []), start=1):
         pages = point.get("pages") or []
         cited = f" (page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))})" if pages else ""
         print(f"{number}. {point['text']}{cited}")
-    for warning in answer.get("warnings", []):
-        print(f"warning: {warning}", file=sys.stderr)
-    print(_footer(answer), file=sys.stderr)
+    _notes(answer)
 
 
 def _emit(args: argparse.Namespace, answer: dict, show) -> None:
@@ -112,34 +125,38 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "health":
         _emit(args, call(args.url, "/health", None, args.timeout), lambda a: print(json.dumps(a, indent=2)))
         return
-    text = _read_input(args)
+    source, upload = _read_input(args)
+    if upload is None and (args.pages or args.password):
+        raise ClientError("--pages and --password apply only to a PDF file", 2)
+    source = {key: value for key, value in source.items() if value is not None}
     if args.command in ("summary", "both"):
-        body = {"text": text, "length": args.length, **common}
-        if args.max_tokens is not None:
-            body["max_tokens"] = args.max_tokens
+        body = {**source, "length": args.length, "max_tokens": args.max_tokens, **common}
+        body = {key: value for key, value in body.items() if value is not None}
         if args.command == "both":
             print("Summary:\n", file=sys.stderr if args.json else sys.stdout)
-        _emit(args, call(args.url, "/generate-summary", body, args.timeout), show_summary)
+        _emit(args, call(args.url, "/generate-summary", body, args.timeout, upload), show_summary)
     if args.command in ("points", "both"):
         if args.command == "both":
             print("\nKey points:\n", file=sys.stderr if args.json else sys.stdout)
-        body = {"text": text, "count": args.count, **common}
-        _emit(args, call(args.url, "/generate-points", body, args.timeout), show_points)
+        body = {**source, "count": args.count, **common}
+        _emit(args, call(args.url, "/generate-points", body, args.timeout, upload), show_points)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: a command, an input, and options."""
     parser = argparse.ArgumentParser(
         description="Summarize documents and list their key points with the local document service.",
-        epilog="With no command: summarize the sample document and list its points.",
+        epilog="With no command: summarize the sample PDF and list its key points.",
     )
     parser.add_argument("command", nargs="?", default="both", choices=["summary", "points", "both", "health"])
-    parser.add_argument("file", nargs="?", help="a text or Markdown file to read (- for standard input)")
+    parser.add_argument("file", nargs="?", help="a PDF, text or Markdown file (- reads text from standard input)")
     parser.add_argument("--text", help="the text itself, instead of a file")
     parser.add_argument("--url", default=os.environ.get("API_URL", DEFAULT_URL), help="the service's address")
     parser.add_argument("--length", default="medium", choices=["short", "medium", "long"], help="summary length")
     parser.add_argument("--max-tokens", type=int, help="cap on the summary's tokens")
     parser.add_argument("--count", type=int, default=5, help="how many key points (1 to 20)")
+    parser.add_argument("--pages", help="pages of the PDF to read, e.g. 1-3,7")
+    parser.add_argument("--password", help="the PDF's password")
     parser.add_argument("--temperature", type=float, help="sampling temperature, 0 to 2 (default 0)")
     parser.add_argument("--json", action="store_true", help="print the service's JSON answer as it is")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for an answer")

@@ -8,11 +8,15 @@ settings, so the same environment variables work for `python api.py` and for gun
 import os
 import sys
 
+from llm.errors import ModelUnavailableError
+from llm.loader import preflight
 from settings import SettingsError, load_settings
 
 try:
     _settings = load_settings()
-except SettingsError as error:  # a bad setting stops start-up with one line, before any worker starts
+    # Downloads the model once here, in the master, instead of once per worker; loads nothing.
+    preflight(_settings)
+except (SettingsError, ModelUnavailableError) as error:  # stop with one line, before any worker starts
     sys.exit(f"error: {error}")
 
 bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")

@@ -82,7 +82,13 @@ class Settings(BaseSettings):
     # Server
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
     port: int = Field(5000, ge=1, le=65535, description="Port to listen on.")
-    max_request_mb: float = Field(50.0, gt=0, le=4096, description="Largest request body accepted, in MB.")
+    max_upload_mb: float = Field(50.0, gt=0, le=4096, description="Largest upload (request body) accepted, in MB.")
+    max_pages: int = Field(2000, ge=1, le=100_000, description="Most pages a PDF may have.")
+    pdf_timeout_s: float = Field(120.0, gt=0, le=3600, description="Longest time reading one PDF may take, in seconds.")
+    pdf_page_timeout_s: float = Field(
+        15.0, gt=0, le=600, description="Longest time reading one page may take; slower pages are skipped."
+    )
+    pdf_memory_mb: int = Field(2048, ge=256, le=65536, description="Memory cap for reading one PDF, in MB.")
     max_text_chars: int = Field(
         2_000_000, ge=100, le=100_000_000, description="Longest text accepted, in characters."
     )
@@ -98,7 +104,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a .gguf file")
         return value
 
-    @field_validator("rope_scaling_type", "chat_format", mode="before")
+    @field_validator("rope_scaling_type", "chat_format", "log_level", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value

@@ -89,6 +89,12 @@ def _finish(parts: list[TextBlock], model: Model, budget: int) -> list[Chunk]:
     if tokens > budget and len(parts) > 1:
         middle = len(parts) // 2
         return _finish(parts[:middle], model, budget) + _finish(parts[middle:], model, budget)
+    if tokens > budget:  # one part that re-tokenizes longer than it counted: cut it again
+        head, rest = model.split_tokens(text, budget - 4)
+        page = parts[0].page
+        return _finish([TextBlock(head.strip(), page)], model, budget) + _finish(
+            [TextBlock(rest.strip(), page)], model, budget
+        )
     page_texts: dict[int, str] = {}
     for part in parts:
         if part.page is not None:

@@ -18,10 +18,16 @@ _ABBREVIATIONS = (
     "e.g.", "i.e.", "etc.", "vs.", "et al.", "fig.", "eq.", "no.", "dr.", "mr.", "mrs.", "ms.", "prof.",
     "inc.", "ltd.", "co.", "jr.", "sr.", "st.", "cf.", "approx.", "dept.", "univ.", "vol.", "pp.", "sec.",
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9À-Ý])")
-_WORD = re.compile(r"\w+", re.UNICODE)
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# A sentence ends at . ! ? (with any closing quotes or brackets) before a capital or digit, or at 。！？.
+_SENTENCE_END = re.compile(
+    r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-ÝА-Я])|[。！？]+[」』”’)）]*"
+)
+# CJK has no spaces between words: each character counts as a word for comparisons.
+_WORD = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+", re.UNICODE)
+_CHARACTER_LOOP = re.compile(r"(\S{2,20}?)\1{4,}")
 _BULLET = re.compile(r"^\s*(?:[-*•·–]|\(?\d{1,2}[.):]|\(?[a-z][.)])\s+", re.IGNORECASE)
-_TERMINAL = (".", "!", "?", "\"", "'", ")", "”", "’")
+_TERMINAL = (".", "!", "?", "\"", "'", ")", "”", "’", "。", "！", "？", "」")
 
 
 def strip_special_tokens(text: str) -> str:
@@ -40,8 +46,14 @@ def _ends_with_abbreviation(sentence: str) -> bool:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences, keeping common abbreviations intact."""
-    pieces = _SENTENCE_END.split(text.strip())
+    """Split prose into sentences, keeping common abbreviations and closing quotes intact."""
+    text = text.strip()
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    pieces.append(text[start:])
     sentences: list[str] = []
     for piece in pieces:
         piece = piece.strip()
@@ -52,6 +64,11 @@ def split_sentences(text: str) -> list[str]:
         else:
             sentences.append(piece)
     return sentences
+
+
+def is_cjk(word: str) -> bool:
+    """Whether a word is a CJK character (which the word functions count one by one)."""
+    return len(word) == 1 and re.match(f"[{_CJK}]", word) is not None
 
 
 def words(text: str) -> list[str]:
@@ -81,6 +98,9 @@ def is_near_duplicate(candidate: str, kept: list[str], threshold: float = 0.7) -
 
 def cut_loop(text: str, max_repeats: int = 2) -> tuple[str, bool]:
     """Cut a run where the same phrase (1 to 12 words) repeats more than max_repeats times in a row."""
+    text, character_loops = _CHARACTER_LOOP.subn(r"\1", text)
+    if character_loops:
+        return cut_loop(text, max_repeats)[0], True
     tokens = text.split()
     lowered = [token.lower().strip(".,;:!?") for token in tokens]
     for start in range(len(tokens)):
@@ -99,11 +119,16 @@ def cut_loop(text: str, max_repeats: int = 2) -> tuple[str, bool]:
     return text, False
 
 
-def _drop_leading_headings(text: str) -> str:
-    """Drop title lines (short, no closing punctuation) that open an answer before its prose."""
+def _drop_leading_heading(text: str) -> str:
+    """Drop a title line (short, no closing punctuation, not a list item) that opens an answer before its prose."""
     lines = text.splitlines()
-    while len(lines) > 1 and lines[0].strip() and len(lines[0].split()) <= 12 and not lines[0].rstrip().endswith(
-        (".", "!", "?", ",")
+    first = lines[0].strip() if lines else ""
+    if (
+        len(lines) > 1
+        and first
+        and len(first.split()) <= 12
+        and not first.endswith((".", "!", "?", ",", "。", "！", "？"))
+        and not _BULLET.match(first)
     ):
         lines.pop(0)
     return "\n".join(lines).strip()
@@ -116,11 +141,12 @@ class CleanText:
     text: str
     degenerate: bool
     removed: int
+    cut: bool = False  # the output hit its token cap
 
 
 def clean_prose(text: str, *, truncated: bool = False) -> CleanText:
     """Clean a prose answer: template tokens, preamble, loops, repeated sentences, a cut-off last sentence."""
-    text = _drop_leading_headings(strip_preamble(strip_special_tokens(text)).strip())
+    text = _drop_leading_heading(strip_preamble(strip_special_tokens(text)).strip())
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     kept_sentences: list[str] = []
     output_paragraphs: list[str] = []
@@ -147,7 +173,7 @@ def clean_prose(text: str, *, truncated: bool = False) -> CleanText:
             output_paragraphs.pop()
     total = len(kept_sentences) + removed
     degenerate = looped or (total >= 3 and removed / total > 0.3)
-    return CleanText("\n\n".join(output_paragraphs).strip(), degenerate, removed)
+    return CleanText("\n\n".join(output_paragraphs).strip(), degenerate, removed, cut=truncated)
 
 
 def parse_points(text: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,11 @@ from llm.errors import LLMError, ModelNotReadyError, ModelUnavailableError
 from llm.model import Model
 
 log = logging.getLogger(__name__)
+
+
+def _without_paths(message: str) -> str:
+    """The message with file system paths cut to their last part: clients never see server paths."""
+    return re.sub(r"(?:[A-Za-z]:)?(?:[\\/][^\s\\/'\"]+)+[\\/]([^\s\\/'\"]+)", r"\1", message)
 
 
 class ModelHost:
@@ -42,7 +48,7 @@ class ModelHost:
         try:
             model = load()
         except LLMError as error:
-            self._failure = str(error)
+            self._failure = _without_paths(str(error))
             log.error("model could not be loaded: %s", error)
         except Exception:
             self._failure = "the model could not be loaded; the server log has the details"

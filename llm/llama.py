@@ -35,6 +35,11 @@ def trained_context(path: Path) -> int | None:
         probe.close()
 
 
+def check_chat_format(name: str) -> None:
+    """Raise ModelUnavailableError unless name is a chat format that can be used."""
+    _formatter_for(name)
+
+
 def _formatter_for(name: str) -> Any:
     """The prompt formatter behind one of llama-cpp-python's named chat formats."""
     handlers = llama_chat_format.LlamaChatCompletionHandlerRegistry()._chat_handlers
@@ -104,7 +109,7 @@ class LlamaCppModel(Model):
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         with self._lock:
-            return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+            return self._llama.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=special)
 
     def _prompt(self, messages: list[Message]) -> tuple[list[int], list[str]]:
         formatted = self._formatter(messages=messages)

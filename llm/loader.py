@@ -6,8 +6,25 @@ from llm.model import Model
 from llm.source import resolve
 
 
+def preflight(settings) -> None:
+    """Check, before serving, what can be checked without loading the model: its file and chat format."""
+    resolve(settings)  # finds the file, downloading it once if needed
+    if settings.chat_format:
+        from llm.llama import check_chat_format
+
+        check_chat_format(settings.chat_format)
+
+
 def load_model(settings) -> Model:
     """The model the settings describe, loaded and ready."""
     from llm.llama import LlamaCppModel  # llama_cpp is imported only when a real model is wanted
 
-    return LlamaCppModel(resolve(settings), settings)
+    model = LlamaCppModel(resolve(settings), settings)
+    from llm.summarize import check_context
+
+    try:
+        check_context(model)
+    except Exception:
+        model.close()
+        raise
+    return model

@@ -77,10 +77,14 @@ class Model(ABC):
         """Answer the messages; raises ContextOverflowError if prompt plus max_tokens exceed n_ctx."""
 
     def split_tokens(self, text: str, max_tokens: int) -> tuple[str, str]:
-        """Split text into a head of at most max_tokens tokens and the rest, at a character boundary."""
-        if self.count_tokens(text) <= max_tokens:
+        """Split text into a head of at most max_tokens tokens and the rest, preferring a space to cut at."""
+        # Search only a window a little longer than the head can be, so long unpunctuated text stays linear.
+        window = max(64, max_tokens * 8)
+        while window < len(text) and self.count_tokens(text[:window]) <= max_tokens:
+            window *= 2
+        if window >= len(text) and self.count_tokens(text) <= max_tokens:
             return text, ""
-        low, high = 0, len(text)
+        low, high = 0, min(window, len(text))
         while low < high:  # the longest prefix that fits
             middle = (low + high + 1) // 2
             if self.count_tokens(text[:middle]) <= max_tokens:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from llm import prompts
 from llm.chunking import Chunk, TextBlock, chunk_blocks
-from llm.cleanup import is_near_duplicate, parse_points, split_sentences, words
+from llm.cleanup import is_cjk, is_near_duplicate, parse_points, split_sentences, words
 from llm.runner import DEFAULT_REPEAT_PENALTY, TaskRunner
 
 TOKENS_PER_POINT = 48
@@ -48,7 +48,7 @@ class PointsResult:
 
 def content_words(text: str) -> list[str]:
     """Words that carry meaning: no stopwords, no one- or two-letter words."""
-    return [word for word in words(text) if len(word) > 2 and word not in _STOPWORDS]
+    return [word for word in words(text) if (len(word) > 2 or is_cjk(word)) and word not in _STOPWORDS]
 
 
 def grounding(point: str, source: str) -> float:
@@ -72,7 +72,7 @@ def _cited_pages(point: str, chunk: Chunk) -> list[int]:
 
 def _is_heading(point: str, source: str) -> bool:
     """A point that only repeats a title or heading line of the source."""
-    if point.rstrip().endswith((".", "!", "?")):
+    if point.rstrip().endswith((".", "!", "?", "。", "！", "？")):
         return False
     needle = " ".join(words(point))
     return any(" ".join(words(line)) == needle for line in source.splitlines())
@@ -103,7 +103,7 @@ def _key_sentences(chunks: list[Chunk]) -> list[Point]:
         sentences = [sentence for paragraph in paragraphs for sentence in split_sentences(paragraph)]
         for order, sentence in enumerate(sentences):
             sentence_words = content_words(sentence)
-            if not 6 <= len(words(sentence)) <= 45 or not sentence.endswith((".", "!", "?")):
+            if not 6 <= len(words(sentence)) <= 60 or not sentence.endswith((".", "!", "?", "。", "！", "？")):
                 continue
             centrality = sum(frequency[word] for word in set(sentence_words)) / math.sqrt(len(sentence_words) + 1)
             ranked.append(Point(sentence, _cited_pages(sentence, chunk), centrality, (index, order + 1000)))

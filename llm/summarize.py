@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from llm import prompts
 from llm.chunking import TextBlock, chunk_blocks, pack_texts
 from llm.cleanup import split_sentences
+from llm.errors import ModelUnavailableError
 from llm.runner import TaskRunner
 
 
@@ -47,6 +48,18 @@ def _extractive_fallback(text: str, runner: TaskRunner, max_tokens: int) -> str:
     return " ".join(chosen) or runner.model.split_tokens(text, max_tokens)[0]
 
 
+def check_context(model) -> None:
+    """Raise ModelUnavailableError when N_CTX leaves too little room next to the prompts for real work."""
+    overhead = max(
+        model.prompt_tokens(prompts.merge([], prompts.LENGTHS["long"].instruction)),
+        model.prompt_tokens(prompts.points("", 22)),
+    )
+    if overhead > model.n_ctx // 3:
+        raise ModelUnavailableError(
+            f"N_CTX={model.n_ctx} is too small for this model's prompts ({overhead} tokens); raise N_CTX"
+        )
+
+
 def summarize(
     runner: TaskRunner, blocks: list[TextBlock], *, length: str = "medium", max_tokens: int | None = None
 ) -> SummaryResult:
@@ -65,39 +78,56 @@ def summarize(
         runner.progress("summarizing", 1, 1)
         return SummaryResult(summary, chunks=1, levels=1, strategy="single", warnings=warnings)
 
-    section_reserve = _section_reserve(model.n_ctx)
-    section_words = max(30, int(section_reserve * 0.6))
-    chunk_budget = model.n_ctx - model.prompt_tokens(prompts.section("", section_words)) - section_reserve - margin
-    chunks = chunk_blocks(blocks, model, chunk_budget)
-    summaries: list[str] = []
-    for index, chunk in enumerate(chunks):
-        runner.progress("summarizing parts", index, len(chunks))
-        cleaned = runner.prose(prompts.section(chunk.text, section_words), section_reserve)
-        summaries.append(cleaned.text or _extractive_fallback(chunk.text, runner, section_reserve))
-    runner.progress("summarizing parts", len(chunks), len(chunks))
-
-    levels = 1
-    instruction = f"in at most {section_words} words"
-    merge_budget = model.n_ctx - model.prompt_tokens(prompts.merge([], instruction)) - section_reserve - margin
     final_instruction = prompts.LENGTHS[length].instruction
     final_input_budget = (
         model.n_ctx - model.prompt_tokens(prompts.merge([], final_instruction)) - final_reserve - margin - 8
     )
+    section_reserve = _section_reserve(model.n_ctx)
+    while True:  # part summaries must fit, two at a time, into a merge prompt and into the final prompt
+        section_words = max(20, int(section_reserve * 0.6))
+        instruction = f"in at most {section_words} words"
+        merge_budget = model.n_ctx - model.prompt_tokens(prompts.merge([], instruction)) - section_reserve - margin
+        if merge_budget >= 2 * (section_reserve + 8) and final_input_budget >= section_reserve + 8:
+            break
+        if section_reserve <= 24:
+            raise ModelUnavailableError(
+                f"N_CTX={model.n_ctx} leaves too little room next to this model's prompts; raise N_CTX"
+            )
+        section_reserve = int(section_reserve * 0.75)
+    chunk_budget = model.n_ctx - model.prompt_tokens(prompts.section("", section_words)) - section_reserve - margin
+    chunks = chunk_blocks(blocks, model, chunk_budget)
+    summaries: list[str] = []
+    stand_ins = 0
+    for index, chunk in enumerate(chunks):
+        runner.progress("summarizing parts", index, len(chunks))
+        cleaned = runner.prose(prompts.section(chunk.text, section_words), section_reserve)
+        if not cleaned.text:
+            stand_ins += 1
+        summaries.append(cleaned.text or _extractive_fallback(chunk.text, runner, section_reserve))
+    runner.progress("summarizing parts", len(chunks), len(chunks))
+
+    levels = 1
     while sum(model.count_tokens(text) + 2 for text in summaries) > final_input_budget:
         levels += 1
+        if levels > 64:
+            raise RuntimeError("hierarchical merge did not converge")  # cannot happen with the budgets above
         groups = pack_texts(summaries, model.count_tokens, merge_budget)
         merged: list[str] = []
         for index, group in enumerate(groups):
             runner.progress(f"merging level {levels}", index, len(groups))
-            if len(group) == 1:
+            if len(group) == 1 and model.count_tokens(group[0]) <= section_reserve:
                 merged.append(group[0])
                 continue
             cleaned = runner.prose(prompts.merge(group, instruction), section_reserve)
+            if not cleaned.text:
+                stand_ins += 1
             merged.append(cleaned.text or _extractive_fallback("\n\n".join(group), runner, section_reserve))
         runner.progress(f"merging level {levels}", len(groups), len(groups))
-        if len(merged) >= len(summaries):  # no group could merge: make pairs fit by shortening
-            merged = [model.split_tokens(text, merge_budget // 2 - 4)[0] for text in merged]
         summaries = merged
+    if stand_ins:
+        warnings.append(
+            f"the model gave no usable summary for {stand_ins} part(s); their opening sentences were used instead"
+        )
 
     levels += 1
     runner.progress("writing final summary", 0, 1)
@@ -110,6 +140,11 @@ def summarize(
 def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warnings: list[str]) -> str:
     cleaned = runner.prose(messages, reserve)
     if cleaned.text:
+        if cleaned.cut:
+            warnings.append(
+                f"the summary reached its limit of {reserve} tokens; raise max_tokens or choose a longer length "
+                "if it ends too early"
+            )
         return cleaned.text
     warnings.append("the model gave no usable summary, so the opening sentences of the text are shown instead")
     return _extractive_fallback(source_text, runner, reserve)

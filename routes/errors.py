@@ -8,6 +8,7 @@ from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from llm.errors import CancelledError, InputTooLargeError, LLMError, ModelNotReadyError, ModelUnavailableError
+from pdf_tools import errors as pdf
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    422: "unprocessable",
     429: "too_many_requests",
 }
 
@@ -56,6 +58,20 @@ def _from_domain(error: LLMError) -> ApiError:
     raise error
 
 
+_DOCUMENT_ERRORS: dict[type[pdf.DocumentError], tuple[int, str]] = {
+    pdf.NotAPdfError: (415, "unsupported_media_type"),
+    pdf.EmptyFileError: (400, "invalid_request"),
+    pdf.PageRangeError: (400, "invalid_request"),
+    pdf.TooManyPagesError: (413, "payload_too_large"),
+    pdf.PasswordRequiredError: (422, "pdf_password_required"),
+    pdf.PasswordIncorrectError: (422, "pdf_password_incorrect"),
+    pdf.NoTextError: (422, "pdf_no_text"),
+    pdf.GarbledTextError: (422, "pdf_garbled_text"),
+    pdf.UnreadableError: (422, "pdf_unreadable"),
+    pdf.TooComplexError: (422, "pdf_too_complex"),
+}
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map HTTP errors, API errors, model errors and anything unexpected to JSON answers."""
 
@@ -70,7 +86,7 @@ def register_error_handlers(app: Flask) -> None:
         message = {
             404: "no such endpoint; see the README for the API",
             405: f"method not allowed here; allowed: {', '.join(getattr(error, 'valid_methods', None) or [])}",
-            413: "the request body is larger than this server accepts (MAX_REQUEST_MB)",
+            413: "the request body is larger than this server accepts (MAX_UPLOAD_MB)",
         }.get(status, error.description or "request error")
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
         return error_response(status, code, message, headers)
@@ -82,6 +98,11 @@ def register_error_handlers(app: Flask) -> None:
         except LLMError:
             return _internal_error(error)
         return _api_error(api_error)
+
+    @app.errorhandler(pdf.DocumentError)
+    def _document_error(error: pdf.DocumentError):
+        status, code = _DOCUMENT_ERRORS.get(type(error), (422, "pdf_unreadable"))
+        return error_response(status, code, str(error))
 
     @app.errorhandler(Exception)
     def _internal_error(error: Exception):

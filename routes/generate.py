@@ -1,79 +1,59 @@
-"""POST /generate-summary and POST /generate-points."""
+"""POST /generate-summary and POST /generate-points, for JSON text or an uploaded file."""
 
 from __future__ import annotations
 
 import time
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
-from llm import TaskRunner, blocks_from_text, key_points, summarize
-from routes.errors import ApiError, invalid_request
+from llm import TaskRunner, key_points, summarize
+from routes.errors import invalid_request
+from routes.inputs import DocumentInput, read_request
 from routes.resources import get_model_host, get_settings
-from routes.schemas import PointsRequest, SummaryRequest, parse
+from routes.schemas import PointsRequest, SummaryRequest
 
 bp = Blueprint("generate", __name__)
-
-
-def _json_body() -> object:
-    if not request.is_json:
-        raise ApiError(
-            415, "unsupported_media_type",
-            f"send JSON with 'Content-Type: application/json' (got {request.mimetype or 'no content type'})",
-        )
-    body = request.get_json(silent=True)
-    if body is None:
-        raise invalid_request("the body is not valid JSON")
-    return body
-
-
-def _check_text(text: str) -> None:
-    limit = get_settings().max_text_chars
-    if len(text) > limit:
-        raise ApiError(
-            413, "payload_too_large", f"the text has {len(text):,} characters; the limit is {limit:,} (MAX_TEXT_CHARS)"
-        )
 
 
 def _runner(temperature: float) -> TaskRunner:
     return TaskRunner(get_model_host().get(), temperature=temperature, seed=get_settings().seed)
 
 
+def _answer(runner: TaskRunner, document: DocumentInput, started: float, warnings: list[str], **fields):
+    body = {
+        **fields,
+        "model": runner.model.name,
+        "usage": runner.usage.as_dict(),
+        "elapsed_ms": round((time.monotonic() - started) * 1000),
+    }
+    if document.page_count is not None:
+        body["pages"] = document.page_count
+    body["warnings"] = document.warnings + warnings
+    return jsonify(body)
+
+
 @bp.post("/generate-summary")
 def generate_summary():
-    """Summarize a text at the requested length."""
-    body = parse(SummaryRequest, _json_body(), strict=True)
-    _check_text(body.text)
-    settings = get_settings()
-    if body.max_tokens is not None and body.max_tokens > settings.max_output_tokens:
-        raise invalid_request(f"'max_tokens' must be at most {settings.max_output_tokens}")
+    """Summarize a text or a document at the requested length."""
     started = time.monotonic()
-    runner = _runner(body.temperature)
-    result = summarize(runner, blocks_from_text(body.text), length=body.length, max_tokens=body.max_tokens)
-    return jsonify(
-        summary=result.summary,
-        model=runner.model.name,
-        usage=runner.usage.as_dict(),
-        elapsed_ms=round((time.monotonic() - started) * 1000),
-        chunks=result.chunks,
-        levels=result.levels,
-        strategy=result.strategy,
-        warnings=result.warnings,
+    options, document = read_request(SummaryRequest)
+    limit = get_settings().max_output_tokens
+    if options.max_tokens is not None and options.max_tokens > limit:
+        raise invalid_request(f"'max_tokens' must be at most {limit}")
+    runner = _runner(options.temperature)
+    result = summarize(runner, document.blocks, length=options.length, max_tokens=options.max_tokens)
+    return _answer(
+        runner, document, started, result.warnings,
+        summary=result.summary, chunks=result.chunks, levels=result.levels, strategy=result.strategy,
     )
 
 
 @bp.post("/generate-points")
 def generate_points():
-    """List the key points of a text."""
-    body = parse(PointsRequest, _json_body(), strict=True)
-    _check_text(body.text)
+    """List the key points of a text or a document, each with the pages it came from."""
     started = time.monotonic()
-    runner = _runner(body.temperature)
-    result = key_points(runner, blocks_from_text(body.text), count=body.count)
-    return jsonify(
-        points=[{"text": point.text, "pages": point.pages} for point in result.points],
-        model=runner.model.name,
-        usage=runner.usage.as_dict(),
-        elapsed_ms=round((time.monotonic() - started) * 1000),
-        chunks=result.chunks,
-        warnings=result.warnings,
-    )
+    options, document = read_request(PointsRequest)
+    runner = _runner(options.temperature)
+    result = key_points(runner, document.blocks, count=options.count)
+    points = [{"text": point.text, "pages": point.pages} for point in result.points]
+    return _answer(runner, document, started, result.warnings, points=points, chunks=result.chunks)

@@ -6,13 +6,16 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from llm.cleanup import words
 from routes.errors import invalid_request
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
+    temperature: float = Field(
+        0.0, ge=0.0, le=2.0, allow_inf_nan=False, description="Sampling temperature; 0 is deterministic."
+    )
 
 
 class SummaryRequest(_Request):
@@ -39,6 +42,8 @@ def _describe(error: ValidationError) -> str:
     if kind == "extra_forbidden":
         return f"unknown field '{location}'"
     message = first["msg"]
+    if kind == "finite_number":
+        message = "must be a finite number"
     return f"'{location}': {message}" if location else message
 
 
@@ -46,6 +51,7 @@ def parse(schema: type[_Request], data: object, *, strict: bool):
     """Validate a request body (strict types for JSON; form fields arrive as strings)."""
     if not isinstance(data, dict):
         raise invalid_request("the JSON body must be an object, e.g. {\"text\": \"...\"}")
+    data = {key: value for key, value in data.items() if not (strict is False and value == "")}
     if schema is PointsRequest and "text" in data and "points" in data:
         raise invalid_request("send the text as 'text' or as 'points', not both")
     try:
@@ -54,4 +60,10 @@ def parse(schema: type[_Request], data: object, *, strict: bool):
         raise invalid_request(_describe(error)) from None
     if not request.text.strip():
         raise invalid_request("'text' must not be empty")
+    try:
+        request.text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid_request("'text' contains invalid Unicode (unpaired surrogate characters)") from None
+    if not words(request.text):
+        raise invalid_request("'text' has no words to summarize")
     return request

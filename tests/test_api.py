@@ -63,6 +63,21 @@ def test_invalid_requests_answer_400(client, path, body, fragment):
     assert fragment in error["message"]
 
 
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ('{"text": "abc \\ud800 def"}', "invalid Unicode"),
+        ('{"text": "....  \\u200b"}', "no words"),
+        ('{"text": "A tower.", "temperature": NaN}', "finite"),
+        ("[" * 5000 + "]" * 5000, "JSON"),
+    ],
+)
+def test_awkward_json_answers_400(client, raw, fragment):
+    response = client.post("/generate-summary", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert fragment in response.get_json()["error"]["message"]
+
+
 def test_temperature_accepts_integers(client):
     assert _post(client, "/generate-summary", {"text": "A tower. It shines.", "temperature": 1}).status_code == 200
 
@@ -99,7 +114,7 @@ def test_too_long_text_answers_413(fake_model):
 
 
 def test_too_large_body_answers_413(fake_model):
-    app = create_app({"SETTINGS": load_settings(max_request_mb=0.01), "MODEL": fake_model})
+    app = create_app({"SETTINGS": load_settings(max_upload_mb=0.01), "MODEL": fake_model})
     response = _post(app.test_client(), "/generate-summary", {"text": "word " * 5000})
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "payload_too_large"

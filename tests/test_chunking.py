@@ -42,3 +42,15 @@ def test_pack_texts_groups_within_budget():
     groups = pack_texts(["a b c"] * 10, lambda text: len(text.split()), budget=12)
     assert all(sum(len(t.split()) + 2 for t in group) <= 12 for group in groups)
     assert sum(len(group) for group in groups) == 10
+
+
+def test_long_unpunctuated_text_is_chunked_in_linear_time():
+    import time
+
+    model = FakeModel()
+    text = "lorem ipsum dolor sit amet " * 40_000  # about a million characters, no sentence ends
+    started = time.monotonic()
+    chunks = chunk_blocks(blocks_from_text(text), model, budget=300)
+    assert time.monotonic() - started < 20
+    assert all(model.count_tokens(chunk.text) <= 300 for chunk in chunks)
+    assert sum(len(words(chunk.text)) for chunk in chunks) == len(words(text))

@@ -67,3 +67,30 @@ def test_parse_points_reads_common_list_styles(raw):
 def test_near_duplicates_are_detected():
     assert is_near_duplicate("The lens was invented in 1822.", ["In 1822 the lens was invented."])
     assert not is_near_duplicate("Keepers lived on islands.", ["The lens was invented in 1822."])
+
+
+def test_split_sentences_keeps_closing_quotes_and_brackets():
+    assert split_sentences('He said "Stop." And left.') == ['He said "Stop."', "And left."]
+    assert split_sentences("(See fig. 2.) Next one.") == ["(See fig. 2.)", "Next one."]
+
+
+def test_split_sentences_handles_cjk_punctuation():
+    sentences = split_sentences("灯台は1822年に改良された。レンズは明るい。")
+    assert sentences == ["灯台は1822年に改良された。", "レンズは明るい。"]
+
+
+def test_list_shaped_summary_keeps_every_item():
+    raw = "- Built in 1850 by the board\n- Automated in 1985 after a storm\n- Now a museum open in summer"
+    assert clean_prose(raw).text.count("-") == 3
+
+
+def test_loops_without_spaces_are_cut():
+    text, looped = cut_loop("The crowd laughed hahahahahahahahahahaha all night")
+    assert looped
+    assert "hahahaha" not in text
+    assert cut_loop("東京東京東京東京東京東京東京")[1]
+
+
+def test_cut_output_is_marked():
+    assert clean_prose("One sentence that stops", truncated=True).cut
+    assert not clean_prose("One full sentence.").cut

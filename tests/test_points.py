@@ -66,3 +66,12 @@ def test_long_document_points_come_from_all_chunks_within_context():
     assert result.chunks > 3
     assert len(result.points) == 8
     assert all(call.prompt_tokens + call.params.max_tokens <= 512 for call in model.calls)
+
+
+def test_cjk_text_gives_points():
+    facts = ["灯台は一八二二年に新しいレンズを使い始めた。", "灯台守は家族と一緒に島に住んでいた。",
+             "電気の灯りが二十世紀に油を置き換えた。", "最後の灯台守は一九九八年に去った。",
+             "今では多くの古い塔が博物館になっている。"]
+    answer = "\n".join(f"{n}. {fact}" for n, fact in enumerate(facts, start=1))
+    result = key_points(TaskRunner(FakeModel([answer])), blocks_from_text("".join(facts)), count=5)
+    assert [point.text for point in result.points] == facts

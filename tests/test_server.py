@@ -82,6 +82,13 @@ def test_call_api_reports_a_server_that_is_down():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("url", ["127.0.0.1:5999", "http://127.0.0.1:notaport"])
+def test_call_api_reports_a_bad_url(url):
+    result = _client("summary", "--text", "hello", "--url", url)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
 def test_gunicorn_serves_the_app(tmp_path):
     port = free_port()
     server = ServerProcess(

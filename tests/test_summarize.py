@@ -81,3 +81,28 @@ def test_progress_is_reported_and_cancel_stops_work():
     runner.progress = lambda *event: calls.append(event)
     with pytest.raises(CancelledError):
         summarize(runner, blocks_from_text(_long_text(40)))
+
+
+class _WideTemplateModel(FakeModel):
+    """A fake whose chat template costs many tokens, like a big model's system preamble."""
+
+    def __init__(self, overhead, **kwargs):
+        super().__init__(**kwargs)
+        self.overhead = overhead
+
+    def prompt_tokens(self, messages):
+        return super().prompt_tokens(messages) + self.overhead
+
+
+@pytest.mark.parametrize(("n_ctx", "overhead"), [(256, 60), (320, 80), (512, 150), (384, 40)])
+def test_tight_contexts_finish_or_refuse_but_never_hang(n_ctx, overhead):
+    from llm.errors import ModelUnavailableError
+
+    model = _WideTemplateModel(overhead, n_ctx=n_ctx)
+    try:
+        result = summarize(TaskRunner(model), blocks_from_text(_long_text(60)))
+    except ModelUnavailableError as error:
+        assert "N_CTX" in str(error)
+    else:
+        assert result.summary
+        assert all(call.prompt_tokens + call.params.max_tokens <= n_ctx for call in model.calls)

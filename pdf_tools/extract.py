@@ -1,0 +1,218 @@
+"""Read the pages of a PDF with pypdf: decryption, page selection, per-page time limits, skipped-page reasons."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import signal
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pypdf import PasswordType, PdfReader
+from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+
+from pdf_tools.errors import (
+    GarbledTextError,
+    NoTextError,
+    PasswordIncorrectError,
+    PasswordRequiredError,
+    TooComplexError,
+    TooManyPagesError,
+    UnreadableError,
+)
+from pdf_tools.quality import is_garbled
+from pdf_tools.ranges import describe_pages, parse_pages
+from pdf_tools.textclean import clean_pages
+
+# pypdf logs every recoverable oddity of a broken file; the outcome is reported to the user instead.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+NO_TEXT = "no text layer"
+GARBLED = "garbled text"
+TOO_SLOW = "too slow to read"
+BROKEN = "unreadable"
+
+
+@dataclass
+class PageText:
+    """The cleaned text of one page (1-based number)."""
+
+    number: int
+    text: str
+
+
+@dataclass
+class Document:
+    """The usable pages of a document, and what was skipped and why."""
+
+    pages: list[PageText]
+    page_count: int
+    skipped: dict[int, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _PageTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """Raise _PageTimeout in this (main) thread after seconds; the extraction child is single-threaded."""
+    def _expired(signum, frame):
+        raise _PageTimeout
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _open(data: bytes, password: str | None) -> PdfReader:
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RecursionError, AssertionError, OSError, ZeroDivisionError, OverflowError) as error:
+        raise UnreadableError(f"the PDF is broken or truncated and cannot be read ({type(error).__name__})") from None
+    if not reader.is_encrypted:
+        return reader
+    try:
+        if reader.decrypt("") != PasswordType.NOT_DECRYPTED:
+            return reader
+        if not password:
+            raise PasswordRequiredError("this PDF is protected by a password: send it in the 'password' field")
+        if reader.decrypt(password) == PasswordType.NOT_DECRYPTED:
+            raise PasswordIncorrectError("the password does not open this PDF")
+    except (PdfReadError, PyPdfError, NotImplementedError, ValueError, KeyError, TypeError) as error:
+        raise UnreadableError(f"the PDF's encryption could not be read ({type(error).__name__})") from None
+    return reader
+
+
+def _page_count(reader: PdfReader, max_pages: int) -> int:
+    try:
+        count = len(reader.pages)
+    except FileNotDecryptedError:
+        raise PasswordRequiredError("this PDF is protected by a password: send it in the 'password' field") from None
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RecursionError, AssertionError, ZeroDivisionError, OverflowError) as error:
+        raise UnreadableError(f"the PDF's page tree cannot be read ({type(error).__name__})") from None
+    if count == 0:
+        raise UnreadableError("the PDF has no pages")
+    if count > max_pages:
+        raise TooManyPagesError(f"the PDF has {count:,} pages; the limit is {max_pages:,} (MAX_PAGES)")
+    return count
+
+
+def _text_with_paragraph_gaps(page) -> str:
+    """The page's text with a blank line wherever the vertical gap between lines says a paragraph ends."""
+    lines: list[list] = [["", None, 0.0]]  # text, baseline y, font size
+
+    def visit(text, cm, tm, font_dict, font_size):
+        for index, piece in enumerate(text.split("\n")):
+            if index:
+                lines.append(["", None, 0.0])
+            line = lines[-1]
+            if piece.strip() and line[1] is None:
+                line[1] = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                line[2] = abs(font_size * (tm[3] * cm[3] or 1.0))
+            line[0] += piece
+
+    page.extract_text(visitor_text=visit)
+    placed = [(y, size) for _, y, size in lines if y is not None]
+    gaps = sorted(a[0] - b[0] for a, b in itertools.pairwise(placed) if a[0] - b[0] > 0)
+    sizes = sorted(size for _, size in placed if size > 0)
+    if not gaps or not sizes:
+        return "\n".join(text for text, _, _ in lines)
+    base = min(gaps[len(gaps) // 4], 1.6 * sizes[len(sizes) // 2])
+    out: list[str] = []
+    previous_y = None
+    for text, y, _ in lines:
+        if y is not None and previous_y is not None and (previous_y - y > 1.3 * base or y > previous_y):
+            out.append("")  # a wide gap, or a jump up to a new column
+        out.append(text)
+        if y is not None:
+            previous_y = y
+    return "\n".join(out)
+
+
+def _raw_text(reader: PdfReader, number: int, page_timeout_s: float) -> tuple[str | None, str | None]:
+    """The page's raw text, or None and the reason it could not be had."""
+    try:
+        with _time_limit(page_timeout_s):
+            return _text_with_paragraph_gaps(reader.pages[number - 1]), None
+    except _PageTimeout:
+        return None, TOO_SLOW
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - any failure inside one page only costs that page
+        return None, BROKEN
+
+
+def read_document(
+    data: bytes,
+    *,
+    password: str | None = None,
+    pages: str | None = None,
+    max_pages: int = 2000,
+    page_timeout_s: float = 15.0,
+) -> Document:
+    """The usable, cleaned pages of a PDF; raises a DocumentError when none can be used."""
+    reader = _open(data, password)
+    count = _page_count(reader, max_pages)
+    selected = parse_pages(pages, count)
+    skipped: dict[int, str] = {}
+    kept_numbers: list[int] = []
+    raw_texts: list[str] = []
+    for number in selected:
+        raw, problem = _raw_text(reader, number, page_timeout_s)
+        if problem is None and not raw.strip():
+            problem = NO_TEXT
+        elif problem is None and is_garbled(raw):
+            problem = GARBLED
+        if problem:
+            skipped[number] = problem
+        else:
+            kept_numbers.append(number)
+            raw_texts.append(raw)
+    page_texts = []
+    for number, text in zip(kept_numbers, clean_pages(raw_texts), strict=True):
+        if text.strip():
+            page_texts.append(PageText(number, text))
+        else:
+            skipped[number] = NO_TEXT  # only a page number or a running header was there
+    if not page_texts:
+        _refuse(skipped)
+    return Document(page_texts, count, dict(sorted(skipped.items())), _warnings(skipped))
+
+
+def _refuse(skipped: dict[int, str]) -> None:
+    reasons = set(skipped.values())
+    if GARBLED in reasons:
+        raise GarbledTextError(
+            "the text of this PDF extracts as garbage (its fonts have no Unicode map); "
+            "it needs OCR to be read"
+        )
+    if reasons == {NO_TEXT}:
+        raise NoTextError("this PDF is a scan: it has no text layer, so it needs OCR first")
+    if TOO_SLOW in reasons:
+        raise TooComplexError("this PDF's pages take too long to read")
+    raise UnreadableError("no page of this PDF could be read")
+
+
+def _warnings(skipped: dict[int, str]) -> list[str]:
+    messages = {
+        NO_TEXT: "{pages} had no text (scanned images or blank) and {were} skipped; OCR them to include them",
+        GARBLED: "{pages} had garbled text (fonts without a Unicode map) and {were} skipped",
+        TOO_SLOW: "{pages} took too long to read and {were} skipped",
+        BROKEN: "{pages} could not be read and {were} skipped",
+    }
+    warnings = []
+    for reason, template in messages.items():
+        numbers = [number for number, why in skipped.items() if why == reason]
+        if numbers:
+            phrase = describe_pages(numbers)
+            warnings.append(template.format(pages=phrase.capitalize(), were="was" if len(numbers) == 1 else "were"))
+    return warnings
