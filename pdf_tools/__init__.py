@@ -38,7 +38,7 @@ def read_pdf(data: bytes, *, password: str | None = None, pages: str | None = No
     if not is_pdf(data):
         raise NotAPdfError("this file is not a PDF")
     if not _has_pdf_objects(data):
-        raise NotAPdfError("this file starts like a PDF but holds no PDF content")
+        raise NotAPdfError("this file is not a PDF: it starts like one but holds no PDF content")
     return run_isolated(
         read_document, data, password=password, pages=pages, max_pages=limits.max_pages,
         page_timeout_s=limits.page_timeout_s, timeout_s=limits.timeout_s, memory_mb=limits.memory_mb,

@@ -98,11 +98,10 @@ def read_request(schema):
                 raise invalid_request("send either a file or a text, not both")
             name = PurePath(upload.filename or "upload").name
             document = _read_file(upload.read(), name, upload.mimetype or "", form)
-            form["text"] = "-"  # the options are validated the same way as for a text
         unknown = [name for name in FILE_ONLY_FIELDS if name in form]
         if unknown:
             raise invalid_request(f"'{unknown[0]}' applies only to an uploaded PDF file")
-        options = parse(schema, form, strict=False)
+        options = parse(schema, form, strict=False, with_file=document is not None)
         if document is None:
             _check_length(options.text)
             document = DocumentInput(blocks_from_text(options.text))

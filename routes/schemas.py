@@ -47,17 +47,21 @@ def _describe(error: ValidationError) -> str:
     return f"'{location}': {message}" if location else message
 
 
-def parse(schema: type[_Request], data: object, *, strict: bool):
-    """Validate a request body (strict types for JSON; form fields arrive as strings)."""
+def parse(schema: type[_Request], data: object, *, strict: bool, with_file: bool = False):
+    """Validate a request body (strict types for JSON; form fields arrive as strings); with_file: no text."""
     if not isinstance(data, dict):
         raise invalid_request("the JSON body must be an object, e.g. {\"text\": \"...\"}")
     data = {key: value for key, value in data.items() if not (strict is False and value == "")}
     if schema is PointsRequest and "text" in data and "points" in data:
         raise invalid_request("send the text as 'text' or as 'points', not both")
+    if with_file:
+        data = {**data, "text": ""}
     try:
         request = schema.model_validate(data, strict=strict)
     except ValidationError as error:
         raise invalid_request(_describe(error)) from None
+    if with_file:
+        return request
     if not request.text.strip():
         raise invalid_request("'text' must not be empty")
     try:

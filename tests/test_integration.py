@@ -124,3 +124,38 @@ def test_health_reports_the_loaded_model(real_client):
     assert model["n_ctx"] == 8192
     assert model["path"].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
     assert model["n_gpu_layers"] == -1
+
+
+CITED_FACTS = {
+    1: ("The harbour of Port Aven was dredged in 1911 so that steamers could reach the quay.", "dredged"),
+    2: ("A bronze bell for the chapel was cast by Martin Keel in 1923.", "bell"),
+    3: ("The lighthouse on the reef was automated in 1985 and its keepers moved to the town.", "automated"),
+}
+
+
+def test_points_from_a_pdf_cite_the_pages_that_say_them(real_client):
+    import io
+
+    from tests.pdfs import text_pdf
+
+    filler = {
+        1: "Fishing boats moved to the outer basin after the works were finished.",
+        2: "The chapel stands on the hill above the old market square.",
+        3: "Visitors can climb the tower on summer afternoons.",
+    }
+    pages = [f"{CITED_FACTS[n][0]} {filler[n]}" for n in (1, 2, 3)]
+    data = text_pdf(pages, header="Port Aven Chronicle", footer=True)
+    response = real_client.post(
+        "/generate-points", data={"file": (io.BytesIO(data), "chronicle.pdf"), "count": "3"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["pages"] == 3
+    checked = 0
+    for point in body["points"]:
+        pages_named = [n for n, (_, keyword) in CITED_FACTS.items() if keyword in point["text"].lower()]
+        if len(pages_named) == 1:
+            assert pages_named[0] in point["pages"], point
+            checked += 1
+    assert checked >= 2, body["points"]

@@ -62,6 +62,26 @@ def test_call_api_summary_of_text_and_points_of_file(live_server, tmp_path):
     assert len(numbered) == 7
 
 
+def test_call_api_with_pdfs(live_server, tmp_path):
+    from tests.pdfs import encrypt, text_pdf
+    from tests.test_pdf_tools import PAGES
+
+    locked = tmp_path / "locked.pdf"
+    locked.write_bytes(encrypt(text_pdf(PAGES), "AES-128", "s3cret"))
+    result = _client("points", str(locked), "--count", "2", "--pages", "2-3", "--password", "s3cret",
+                     "--url", live_server.url)
+    assert result.returncode == 0, result.stderr
+    assert "(page" in result.stdout
+    assert "2 page(s) read" in result.stderr
+    result = _client("summary", str(locked), "--url", live_server.url)
+    assert result.returncode == 1
+    assert "422 pdf_password_required" in result.stderr
+    scan = ROOT.parent / "shared" / "pdfs" / "cardinal.pdf"
+    result = _client("summary", str(scan), "--url", live_server.url)
+    assert result.returncode == 1
+    assert "OCR" in result.stderr
+
+
 def test_call_api_json_output(live_server):
     result = _client("points", "--text", SAMPLE_TEXT, "--count", "2", "--json", "--url", live_server.url)
     assert result.returncode == 0, result.stderr
