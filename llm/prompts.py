@@ -40,7 +40,7 @@ def section(text: str, words: int) -> list[Message]:
     """Summarize one part of a longer document (the map step)."""
     return _messages(
         f"{text}\n\nThe text above is one part of a longer document. Summarize it in at most {words} words. "
-        "Keep names, numbers and the main facts."
+        "Keep names, numbers and the main facts. Write plain sentences in the text's own voice, not a list."
     )
 
 

@@ -78,10 +78,7 @@ def summarize(
         runner.progress("summarizing", 1, 1)
         return SummaryResult(summary, chunks=1, levels=1, strategy="single", warnings=warnings)
 
-    final_instruction = prompts.LENGTHS[length].instruction
-    final_input_budget = (
-        model.n_ctx - model.prompt_tokens(prompts.merge([], final_instruction)) - final_reserve - margin - 8
-    )
+    final_input_budget = model.n_ctx - model.prompt_tokens(prompts.summary("", length)) - final_reserve - margin - 8
     section_reserve = _section_reserve(model.n_ctx)
     while True:  # part summaries must fit, two at a time, into a merge prompt and into the final prompt
         section_words = max(20, int(section_reserve * 0.6))
@@ -106,8 +103,14 @@ def summarize(
         summaries.append(cleaned.text or _extractive_fallback(chunk.text, runner, section_reserve))
     runner.progress("summarizing parts", len(chunks), len(chunks))
 
+    # The final writer reads the document's own opening and closing words (where most documents say what
+    # they are about and what they conclude) around the merged summaries of all parts.
+    summaries_budget = max(int(final_input_budget * 0.35), section_reserve + 8)
+    room = final_input_budget - summaries_budget - 8
+    opening = model.split_tokens(chunks[0].text, int(room * 0.6))[0] if room > 32 else ""
+    closing = _closing(model, chunks[-1].text, room - model.count_tokens(opening)) if room > 32 else ""
     levels = 1
-    while sum(model.count_tokens(text) + 2 for text in summaries) > final_input_budget:
+    while sum(model.count_tokens(text) + 2 for text in summaries) > summaries_budget:
         levels += 1
         if levels > 64:
             raise RuntimeError("hierarchical merge did not converge")  # cannot happen with the budgets above
@@ -131,10 +134,29 @@ def summarize(
 
     levels += 1
     runner.progress("writing final summary", 0, 1)
-    messages = prompts.merge(summaries, final_instruction)
-    summary = _final(runner, messages, final_reserve, "\n\n".join(summaries), warnings)
+    condensed = "\n\n".join(part for part in (opening, *summaries, closing) if part.strip())
+    summary = _final(runner, prompts.summary(condensed, length), final_reserve, "\n\n".join(summaries), warnings)
     runner.progress("writing final summary", 1, 1)
     return SummaryResult(summary, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings)
+
+
+def _closing(model, text: str, max_tokens: int) -> str:
+    """The last words of a text, at most max_tokens, starting at a paragraph or sentence when possible."""
+    if max_tokens <= 0:
+        return ""
+    low, high = 0, len(text)
+    while low < high:  # the longest suffix that fits
+        middle = (low + high) // 2
+        if model.count_tokens(text[middle:]) <= max_tokens:
+            high = middle
+        else:
+            low = middle + 1
+    tail = text[low:]
+    for boundary in ("\n\n", ". "):
+        position = tail.find(boundary)
+        if 0 <= position < len(tail) // 2:
+            return tail[position + len(boundary):].strip()
+    return tail.strip()
 
 
 def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warnings: list[str]) -> str:

@@ -159,3 +159,47 @@ def test_points_from_a_pdf_cite_the_pages_that_say_them(real_client):
             assert pages_named[0] in point["pages"], point
             checked += 1
     assert checked >= 2, body["points"]
+
+
+def test_long_pdf_at_a_small_context_goes_several_levels_and_every_call_fits(small_context_model):
+    import io
+
+    from tests.test_pdf_tools import shared
+
+    recorder = RecordingModel(small_context_model)
+    client = create_app({"SETTINGS": load_settings(n_ctx=512), "MODEL": recorder}).test_client()
+    response = client.post(
+        "/generate-summary",
+        data={"file": (io.BytesIO(shared("reportlab-userguide.pdf")), "guide.pdf"), "pages": "6-8",
+              "length": "short"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["strategy"] == "hierarchical"
+    assert body["chunks"] >= 6 and body["levels"] >= 3
+    assert body["summary"].strip()
+    assert len(recorder.calls) >= body["chunks"] + 2
+    assert all(prompt + reserve <= 512 for prompt, reserve, _ in recorder.calls)
+
+
+def test_points_of_a_long_pdf_cite_pages_that_say_them(real_model):
+    import io
+
+    from pdf_tools import read_pdf
+    from tests.test_pdf_tools import shared
+
+    data = shared("reportlab-userguide.pdf")
+    client = create_app({"SETTINGS": load_settings(), "MODEL": real_model}).test_client()
+    response = client.post(
+        "/generate-points", data={"file": (io.BytesIO(data), "guide.pdf"), "pages": "11-14", "count": "5"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    points = response.get_json()["points"]
+    assert len(points) == 5
+    page_text = {page.number: page.text for page in read_pdf(data, pages="11-14").pages}
+    for point in points:
+        assert point["pages"] and set(point["pages"]) <= set(page_text)
+        cited = " ".join(page_text[number] for number in point["pages"])
+        assert grounding(point["text"], cited) >= 0.5, point

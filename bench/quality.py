@@ -1,0 +1,164 @@
+"""Summary quality on long papers (ACLSum): this pipeline against the naive cut-to-fit baseline.
+
+    python3 manage.py install --bench
+    .venv/bin/python bench/quality.py --split val --limit 20 --n-ctx 2048
+
+Input: each paper's body text (abstract excluded); reference: its abstract. Systems, both with the same model,
+prompt, clean-up and N_CTX:
+  pipeline  the service's summarize(): one pass when the text fits, else map and merge levels
+  naive     what the original llama service did: cut the text to fit one context, summarize once
+Scores: ROUGE-1, ROUGE-2, ROUGE-Lsum (rouge-score, stemming on), share of degenerate outputs, seconds per paper,
+and context errors (any model call whose prompt plus output reserve exceeds N_CTX).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from llm import TaskRunner, blocks_from_text, prompts, summarize  # noqa: E402
+from llm.cleanup import clean_prose, split_sentences  # noqa: E402
+from llm.errors import ContextOverflowError  # noqa: E402
+from llm.model import Model  # noqa: E402
+
+
+def load_papers(split: str, limit: int | None) -> list[dict]:
+    """Papers of an ACLSum split, in the split file's order: id, title, body text, abstract."""
+    distribution = metadata.distribution("aclsum")
+    dataset = Path(str(distribution.locate_file("aclsum/dataset")))
+    papers = []
+    for line in (dataset / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        parse = json.loads((dataset / "paper_jsons" / f"{entry['id']}.json").read_text(encoding="utf-8"))
+        body = "\n\n".join(paragraph["text"] for paragraph in parse["pdf_parse"]["body_text"])
+        abstract = " ".join(paragraph["text"] for paragraph in parse["pdf_parse"]["abstract"]) or parse["abstract"]
+        papers.append({"id": entry["id"], "title": parse["title"], "body": body, "abstract": abstract,
+                       "aspects": entry["summary"]})
+        if limit and len(papers) >= limit:
+            break
+    return papers
+
+
+class BudgetRecorder(Model):
+    """Delegates to the real model and counts calls whose prompt plus output reserve exceed n_ctx."""
+
+    def __init__(self, model: Model):
+        self.inner = model
+        self.info = model.info
+        self.calls = 0
+        self.overflows = 0
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+    def prompt_tokens(self, messages):
+        return self.inner.prompt_tokens(messages)
+
+    def generate(self, messages, params):
+        self.calls += 1
+        if self.inner.prompt_tokens(messages) + params.max_tokens > self.n_ctx:
+            self.overflows += 1
+        return self.inner.generate(messages, params)
+
+
+def naive(runner: TaskRunner, text: str, length: str) -> str:
+    """Cut the text to what fits one prompt and summarize it once."""
+    model = runner.model
+    reserve = prompts.LENGTHS[length].max_tokens
+    budget = model.n_ctx - model.prompt_tokens(prompts.summary("", length)) - reserve - runner.margin()
+    head = model.split_tokens(text, budget)[0]
+    return runner.prose(prompts.summary(head, length), reserve).text
+
+
+def score(scorer, summary: str, reference: str) -> dict[str, float]:
+    """ROUGE F-measures; Lsum splits both texts into sentences, one per line."""
+    def lines(text: str) -> str:
+        return "\n".join(split_sentences(text))
+
+    result = scorer.score(lines(reference), lines(summary))
+    return {name: result[name].fmeasure for name in ("rouge1", "rouge2", "rougeLsum")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", default="val", choices=["train", "val", "test"])
+    parser.add_argument("--limit", type=int, default=20, help="first N papers of the split (0: all)")
+    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--length", default="medium", choices=list(prompts.LENGTHS))
+    parser.add_argument("--systems", default="pipeline,naive")
+    parser.add_argument("--out", type=Path, help="write per-paper results as JSON here")
+    args = parser.parse_args()
+
+    from rouge_score import rouge_scorer
+
+    from llm.loader import load_model
+    from settings import load_settings
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
+    model = load_model(load_settings(n_ctx=args.n_ctx))
+    papers = load_papers(args.split, args.limit or None)
+    systems = args.systems.split(",")
+    rows: dict[str, list[dict]] = {system: [] for system in systems}
+    for number, paper in enumerate(papers, start=1):
+        for system in systems:
+            recorder = BudgetRecorder(model)
+            runner = TaskRunner(recorder, temperature=0.0, seed=42)
+            started = time.perf_counter()
+            error = None
+            try:
+                if system == "pipeline":
+                    result = summarize(runner, blocks_from_text(paper["body"]), length=args.length)
+                    summary, chunks, levels = result.summary, result.chunks, result.levels
+                else:
+                    summary, chunks, levels = naive(runner, paper["body"], args.length), 1, 1
+            except ContextOverflowError as overflow:
+                summary, chunks, levels, error = "", 0, 0, str(overflow)
+            seconds = time.perf_counter() - started
+            degenerate = not summary.strip() or clean_prose(summary).degenerate
+            row = {"id": paper["id"], "seconds": seconds, "chunks": chunks, "levels": levels,
+                   "calls": recorder.calls, "context_errors": recorder.overflows + (1 if error else 0),
+                   "degenerate": degenerate, "retries": runner.degenerate_retries,
+                   "tokens": model.count_tokens(paper["body"]), "summary": summary,
+                   **score(scorer, summary, paper["abstract"])}
+            rows[system].append(row)
+            print(f"[{number}/{len(papers)}] {system:8} {paper['id']:22} {row['tokens']:6} tok "
+                  f"R1 {row['rouge1']:.3f} RLsum {row['rougeLsum']:.3f} {seconds:5.1f}s chunks {chunks} "
+                  f"levels {levels}{' DEGENERATE' if degenerate else ''}", flush=True)
+
+    print()
+    print(f"command: .venv/bin/python bench/quality.py {' '.join(sys.argv[1:])}")
+    print(f"data: ACLSum {args.split}, first {len(papers)} papers in the split file's order; reference: abstract")
+    print(f"model: {model.name}, N_CTX {model.n_ctx}, length {args.length}, temperature 0, seed 42")
+    print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}")
+    print("| system | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | degenerate | context errors | s/paper | model calls/paper |")
+    print("|---|---|---|---|---|---|---|---|")
+    for system, results in rows.items():
+        def mean(key, results=results):
+            return statistics.mean(row[key] for row in results)
+
+        degenerate = sum(row["degenerate"] for row in results)
+        errors = sum(row["context_errors"] for row in results)
+        print(f"| {system} | {mean('rouge1'):.4f} | {mean('rouge2'):.4f} | {mean('rougeLsum'):.4f} | "
+              f"{degenerate}/{len(results)} | {errors} | {mean('seconds'):.1f} | {mean('calls'):.1f} |")
+    if "pipeline" in rows and "naive" in rows:
+        gain = statistics.mean(r["rougeLsum"] for r in rows["pipeline"]) / statistics.mean(
+            r["rougeLsum"] for r in rows["naive"]) - 1
+        print(f"ROUGE-Lsum of the pipeline relative to the naive baseline: {gain:+.1%}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
