@@ -40,7 +40,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     configure_logging(settings.log_level)
     app = Flask(__name__)
-    app.config.from_mapping(MAX_CONTENT_LENGTH=int(settings.max_upload_mb * 1024 * 1024), JSON_SORT_KEYS=False)
+    upload_bytes = int(settings.max_upload_mb * 1024 * 1024)
+    # A long text sent as a form field is bounded by the same limit as a file.
+    app.config.from_mapping(MAX_CONTENT_LENGTH=upload_bytes, MAX_FORM_MEMORY_SIZE=upload_bytes)
     app.json.sort_keys = False
     app.config.update(test_config)
 

@@ -37,7 +37,11 @@ def call(url: str, path: str, body: dict | None, timeout: float, upload: Path | 
     try:
         if upload is not None:
             fields = {key: str(value) for key, value in (body or {}).items() if value is not None}
-            with upload.open("rb") as handle:
+            try:
+                handle = upload.open("rb")
+            except OSError as error:
+                raise ClientError(f"cannot read {upload}: {error.strerror}", 2) from None
+            with handle:
                 response = requests.post(
                     url.rstrip("/") + path, data=fields, files={"file": (upload.name, handle)}, timeout=timeout
                 )
@@ -60,7 +64,7 @@ def call(url: str, path: str, body: dict | None, timeout: float, upload: Path | 
     if not isinstance(answer, dict):
         raise ClientError(f"the service answered HTTP {response.status_code} with unexpected JSON", 1)
     if response.status_code >= 400 or "error" in answer:
-        error = answer.get("error", {}) if isinstance(answer, dict) else {}
+        error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
         code = error.get("code", f"http_{response.status_code}")
         raise ClientError(f"the service answered {response.status_code} {code}: {error.get('message', '')}", 1)
     return answer

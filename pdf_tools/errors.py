@@ -43,3 +43,7 @@ class TooComplexError(DocumentError):
 
 class PageRangeError(DocumentError):
     """The pages asked for are malformed or outside the document."""
+
+
+class ReaderBusyError(DocumentError):
+    """No document reader could be started now (too many at once, or the system refused)."""

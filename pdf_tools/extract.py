@@ -27,6 +27,7 @@ from pdf_tools.textclean import clean_pages
 
 # pypdf logs every recoverable oddity of a broken file; the outcome is reported to the user instead.
 logging.getLogger("pypdf").setLevel(logging.ERROR)
+log = logging.getLogger(__name__)
 
 NO_TEXT = "no text layer"
 GARBLED = "garbled text"
@@ -52,8 +53,8 @@ class Document:
     warnings: list[str] = field(default_factory=list)
 
 
-class _PageTimeout(Exception):
-    pass
+class _PageTimeout(BaseException):
+    """A BaseException, so that pypdf's own `except Exception` blocks cannot swallow it."""
 
 
 @contextmanager
@@ -76,7 +77,8 @@ def _open(data: bytes, password: str | None) -> PdfReader:
         reader = PdfReader(io.BytesIO(data), strict=False)
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RecursionError, AssertionError, OSError, ZeroDivisionError, OverflowError) as error:
-        raise UnreadableError(f"the PDF is broken or truncated and cannot be read ({type(error).__name__})") from None
+        log.debug("pdf open failed: %r", error)
+        raise UnreadableError("the PDF is broken or truncated and cannot be read") from None
     if not reader.is_encrypted:
         return reader
     try:
@@ -87,7 +89,8 @@ def _open(data: bytes, password: str | None) -> PdfReader:
         if reader.decrypt(password) == PasswordType.NOT_DECRYPTED:
             raise PasswordIncorrectError("the password does not open this PDF")
     except (PdfReadError, PyPdfError, NotImplementedError, ValueError, KeyError, TypeError) as error:
-        raise UnreadableError(f"the PDF's encryption could not be read ({type(error).__name__})") from None
+        log.debug("pdf decryption failed: %r", error)
+        raise UnreadableError("the PDF's encryption could not be read") from None
     return reader
 
 
@@ -98,7 +101,8 @@ def _page_count(reader: PdfReader, max_pages: int) -> int:
         raise PasswordRequiredError("this PDF is protected by a password: send it in the 'password' field") from None
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RecursionError, AssertionError, ZeroDivisionError, OverflowError) as error:
-        raise UnreadableError(f"the PDF's page tree cannot be read ({type(error).__name__})") from None
+        log.debug("pdf page tree failed: %r", error)
+        raise UnreadableError("the PDF's page tree cannot be read") from None
     if count == 0:
         raise UnreadableError("the PDF has no pages")
     if count > max_pages:
@@ -126,11 +130,12 @@ def _text_with_paragraph_gaps(page) -> str:
     sizes = sorted(size for _, size in placed if size > 0)
     if not gaps or not sizes:
         return "\n".join(text for text, _, _ in lines)
-    base = min(gaps[len(gaps) // 4], 1.6 * sizes[len(sizes) // 2])
+    font = sizes[len(sizes) // 2]
+    base = max(min(gaps[len(gaps) // 4], 1.6 * font), 0.8 * font)  # overprinted or tiny gaps do not set the scale
     out: list[str] = []
     previous_y = None
     for text, y, _ in lines:
-        if y is not None and previous_y is not None and (previous_y - y > 1.3 * base or y > previous_y):
+        if y is not None and previous_y is not None and (previous_y - y > 1.3 * base or y - previous_y > font):
             out.append("")  # a wide gap, or a jump up to a new column
         out.append(text)
         if y is not None:

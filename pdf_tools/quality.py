@@ -43,9 +43,13 @@ def is_garbled(text: str) -> bool:
     wordy_visible = [char for char in wordy if not char.isspace()]
     if not wordy_visible:
         return False
-    letters = sum(1 for char in wordy_visible if char.isalpha())
-    if letters / len(wordy_visible) < 0.4:
+    letters = sum(1 for char in wordy_visible if char.isalpha() or unicodedata.category(char) in ("Mn", "Mc"))
+    if letters == 0 and len(wordy_visible) >= 3:
         return True
+    # Formulas and code are symbol-heavy too: a low letter share alone is garbage only on a page of some size
+    # whose tokens also fail the word test below.
+    low_letters = len(wordy_visible) >= 20 and letters / len(wordy_visible) < 0.4
     tokens = _TOKEN.findall(wordy)
     wordlike = sum(1 for token in tokens if _is_wordlike(token))
-    return len(tokens) >= 4 and wordlike / len(tokens) < 0.4
+    share = wordlike / len(tokens) if tokens else 1.0
+    return len(tokens) >= 4 and (share < 0.4 or (low_letters and share < 0.6))

@@ -6,7 +6,7 @@ import re
 
 from pdf_tools.errors import PageRangeError
 
-_PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+_PART = re.compile(r"^\s*(\d{1,7})\s*(?:-\s*(\d{1,7})\s*)?$")
 
 
 def parse_pages(spec: str | None, page_count: int) -> list[int]:
@@ -17,15 +17,14 @@ def parse_pages(spec: str | None, page_count: int) -> list[int]:
     for part in spec.split(","):
         match = _PART.match(part)
         if not match:
-            raise PageRangeError(f"'pages' must look like 1-3,7 (got {spec!r})")
+            raise PageRangeError(f"'pages' must look like 1-3,7 (got {spec[:40]!r})")
         first = int(match[1])
         last = int(match[2]) if match[2] else first
         if first < 1 or last < first:
-            raise PageRangeError(f"the page range {part.strip()!r} is not valid")
+            raise PageRangeError(f"the page range {part.strip()[:40]!r} is not valid")
         if last > page_count:
-            raise PageRangeError(
-                f"the document has {page_count} page{'s' if page_count != 1 else ''}; {part.strip()!r} is outside it"
-            )
+            plural = "s" if page_count != 1 else ""
+            raise PageRangeError(f"the document has {page_count} page{plural}; {part.strip()[:40]!r} is outside it")
         selected.update(range(first, last + 1))
     return sorted(selected)
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import resource
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from pdf_tools.errors import DocumentError, TooComplexError, UnreadableError
+from pdf_tools.errors import DocumentError, ReaderBusyError, TooComplexError, UnreadableError
 
 _MB = 1024 * 1024
 _context: Any = None
+# Each reader may use up to its memory cap: bound how many run at once so uploads cannot exhaust the machine.
+MAX_CONCURRENT_READERS = 2
+_readers = threading.BoundedSemaphore(MAX_CONCURRENT_READERS)
 
 
 def _get_context():
@@ -29,6 +33,9 @@ def _get_context():
 
 
 def _child(connection, memory_mb: int, function: Callable, args: tuple, kwargs: dict) -> None:
+    # If memory runs short anyway, the kernel should kill this reader, not the server holding the model.
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as score:
+        score.write("1000")
     limit = memory_mb * _MB
     with contextlib.suppress(ValueError, OSError):  # if the cap cannot be set, the deadline still bounds the work
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -40,24 +47,37 @@ def _child(connection, memory_mb: int, function: Callable, args: tuple, kwargs: 
         outcome = ("error", TooComplexError(f"reading this PDF needs more than {memory_mb} MB of memory"))
     except RecursionError:
         outcome = ("error", UnreadableError("the PDF's structure is nested too deeply to read"))
-    except Exception as error:  # noqa: BLE001 - a parser bug on a strange file means "unreadable", not a crash
-        outcome = ("error", UnreadableError(f"the PDF cannot be read ({type(error).__name__})"))
+    except Exception:  # noqa: BLE001 - a parser bug on a strange file means "unreadable", not a crash
+        outcome = ("error", UnreadableError("the PDF cannot be read"))
     connection.send(outcome)
     connection.close()
 
 
 def run_isolated(function: Callable, *args: Any, timeout_s: float, memory_mb: int, **kwargs: Any) -> Any:
     """function(*args, **kwargs) in a child process; DocumentErrors come back as they were raised."""
+    if not _readers.acquire(timeout=timeout_s):
+        raise ReaderBusyError("the server is busy reading other documents; try again shortly")
+    try:
+        return _run(function, args, kwargs, timeout_s, memory_mb)
+    finally:
+        _readers.release()
+
+
+def _run(function: Callable, args: tuple, kwargs: dict, timeout_s: float, memory_mb: int) -> Any:
     context = _get_context()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, memory_mb, function, args, kwargs), daemon=True)
-    process.start()
+    try:
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(sender, memory_mb, function, args, kwargs), daemon=True)
+        process.start()
+    except OSError as error:
+        reason = error.strerror or "OS error"
+        raise ReaderBusyError(f"the server could not start a document reader ({reason})") from None
     sender.close()
     try:
         if not receiver.poll(timeout_s):
             raise TooComplexError(f"reading this PDF took longer than {timeout_s:g} s (PDF_TIMEOUT_S)")
         status, value = receiver.recv()
-    except EOFError:
+    except (EOFError, OSError):
         raise TooComplexError("reading this PDF exhausted the memory or time allowed") from None
     finally:
         receiver.close()

@@ -69,6 +69,7 @@ _DOCUMENT_ERRORS: dict[type[pdf.DocumentError], tuple[int, str]] = {
     pdf.GarbledTextError: (422, "pdf_garbled_text"),
     pdf.UnreadableError: (422, "pdf_unreadable"),
     pdf.TooComplexError: (422, "pdf_too_complex"),
+    pdf.ReaderBusyError: (503, "server_busy"),
 }
 
 
@@ -86,7 +87,7 @@ def register_error_handlers(app: Flask) -> None:
         message = {
             404: "no such endpoint; see the README for the API",
             405: f"method not allowed here; allowed: {', '.join(getattr(error, 'valid_methods', None) or [])}",
-            413: "the request body is larger than this server accepts (MAX_UPLOAD_MB)",
+            413: "the request body or a form field is larger than this server accepts (MAX_UPLOAD_MB)",
         }.get(status, error.description or "request error")
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
         return error_response(status, code, message, headers)
@@ -102,7 +103,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(pdf.DocumentError)
     def _document_error(error: pdf.DocumentError):
         status, code = _DOCUMENT_ERRORS.get(type(error), (422, "pdf_unreadable"))
-        return error_response(status, code, str(error))
+        headers = {"Retry-After": "10"} if status == 503 else None
+        return error_response(status, code, str(error), headers)
 
     @app.errorhandler(Exception)
     def _internal_error(error: Exception):

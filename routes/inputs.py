@@ -39,6 +39,12 @@ def _check_length(text: str) -> None:
 
 
 def _decode_text_file(data: bytes, name: str) -> str:
+    for bom, encoding in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig")):
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise _unsupported(f"{name} is not readable {encoding} text") from None
     if b"\x00" in data:
         raise _unsupported(f"{name} is not a text file (it contains binary data)")
     try:
@@ -58,7 +64,9 @@ def _read_file(data: bytes, name: str, content_type: str, form: dict[str, str]) 
     pages = form.pop("pages", None) or None
     if not data:
         raise invalid_request(f"the file {name} is empty")
-    if is_pdf(data):
+    suffix = PurePath(name).suffix.lower()
+    # A text file that merely mentions "%PDF-" is still text: for text names, only a real header counts.
+    if is_pdf(data) and (suffix not in TEXT_SUFFIXES or data.lstrip()[:5] == b"%PDF-"):
         settings = get_settings()
         limits = Limits(
             max_pages=settings.max_pages, timeout_s=settings.pdf_timeout_s,
@@ -68,7 +76,6 @@ def _read_file(data: bytes, name: str, content_type: str, form: dict[str, str]) 
         _check_length("".join(page.text for page in document.pages))
         blocks = [TextBlock(page.text, page.number) for page in document.pages]
         return DocumentInput(blocks, len(document.pages), list(document.warnings))
-    suffix = PurePath(name).suffix.lower()
     if suffix in TEXT_SUFFIXES or (content_type.startswith("text/") and suffix not in (".pdf",)):
         if pages or password:
             raise invalid_request("'pages' and 'password' apply only to PDF files")

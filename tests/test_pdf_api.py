@@ -223,3 +223,31 @@ def test_fuzzed_pdfs_never_crash_or_hang(fake_model):
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
     assert statuses.get(200, 0) > 20  # many mutations still read: the test exercised real extraction
     assert sum(count for status, count in statuses.items() if status != 200) > 20
+
+
+def test_text_file_that_mentions_a_pdf_header_is_text(client):
+    data = b"# Notes on PDF\n\nA PDF file starts with %PDF-1.7 and holds objects. The ferry leaves at nine."
+    response = _upload(client, "/generate-summary", data, name="notes.md", content_type="text/markdown")
+    assert response.status_code == 200
+
+
+def test_utf16_text_file(client):
+    data = "The ferry to the island leaves at nine. It returns at five.".encode("utf-16")
+    response = _upload(client, "/generate-summary", data, name="ferry.txt", content_type="text/plain")
+    assert response.status_code == 200
+
+
+def test_busy_readers_answer_503(client, monkeypatch):
+    import threading
+
+    from pdf_tools import sandbox
+
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(sandbox, "_readers", full)
+    monkeypatch.setattr(sandbox, "MAX_CONCURRENT_READERS", 1)
+    app = client.application
+    app.extensions["settings"] = app.extensions["settings"].model_copy(update={"pdf_timeout_s": 0.2})
+    response = _upload(client, "/generate-summary", text_pdf(PAGES))
+    assert _error(response)[:2] == (503, "server_busy")
+    assert response.headers["Retry-After"]

@@ -249,3 +249,42 @@ def test_garbage_is_garbled(text):
 
 def test_shared_folder_is_present():
     assert Path(SHARED / "README.md").is_file()
+
+
+def test_super_and_subscripts_keep_their_meaning():
+    assert normalize("10⁶ cells per m² of H₂O") == "10^6 cells per m^2 of H_2O"
+
+
+def test_soft_hyphen_at_a_line_end_joins_the_word_and_joiners_stay():
+    assert clean_pages(["The exam\u00ad\nple shows it."]) == ["The example shows it."]
+    assert "\u200c" in normalize("می\u200cخواهم")
+
+
+def test_numbers_and_repeated_lines_of_short_documents_stay():
+    assert clean_pages(["Revenue grew.\n2024"]) == ["Revenue grew. 2024"]
+    two = clean_pages(["Question 1\nWhat is a lens?", "Question 2\nWhat is a lamp?"])
+    assert two[0].startswith("Question 1") and two[1].startswith("Question 2")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The roots of the equation are x = (−b ± √(b² − 4ac))/2a for real coefficients a, b and c.",
+        'int main(void) { printf("hello"); return 0; }',
+        "– 3 –",
+    ],
+)
+def test_formulas_code_and_tiny_pages_are_not_garbled(text):
+    assert not is_garbled(text)
+
+
+def test_busy_readers_give_a_clear_error(monkeypatch):
+    import threading
+
+    from pdf_tools import sandbox
+
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(sandbox, "_readers", full)
+    with pytest.raises(pdf.ReaderBusyError):
+        read_pdf(text_pdf(PAGES), limits=Limits(timeout_s=0.2))
