@@ -94,7 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="val", choices=["train", "val", "test"])
     parser.add_argument("--limit", type=int, default=20, help="first N papers of the split (0: all)")
-    parser.add_argument("--n-ctx", type=int, default=2048)
+    parser.add_argument("--n-ctx", default="2048", help="context size; a comma-separated list runs each in turn")
     parser.add_argument("--length", default="medium", choices=list(prompts.LENGTHS))
     parser.add_argument("--systems", default="pipeline,naive")
     parser.add_argument("--out", type=Path, help="write per-paper results as JSON here")
@@ -106,9 +106,25 @@ def main() -> None:
     from settings import load_settings
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
-    model = load_model(load_settings(n_ctx=args.n_ctx))
     papers = load_papers(args.split, args.limit or None)
     systems = args.systems.split(",")
+    print(f"command: .venv/bin/python bench/quality.py {' '.join(sys.argv[1:])}")
+    print(f"data: ACLSum {args.split}, first {len(papers)} papers in the split file's order; reference: abstract")
+    print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}")
+    all_rows = {}
+    for n_ctx in [int(value) for value in args.n_ctx.split(",")]:
+        model = load_model(load_settings(n_ctx=n_ctx))
+        rows = run(model, papers, systems, args.length, scorer)
+        report(model, rows, args.length)
+        all_rows[str(n_ctx)] = rows
+        model.close()
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(all_rows, indent=1), encoding="utf-8")
+
+
+def run(model, papers, systems, length, scorer) -> dict[str, list[dict]]:
+    """Summarize every paper with every system; one row per paper and system."""
     rows: dict[str, list[dict]] = {system: [] for system in systems}
     for number, paper in enumerate(papers, start=1):
         for system in systems:
@@ -118,10 +134,10 @@ def main() -> None:
             error = None
             try:
                 if system == "pipeline":
-                    result = summarize(runner, blocks_from_text(paper["body"]), length=args.length)
+                    result = summarize(runner, blocks_from_text(paper["body"]), length=length)
                     summary, chunks, levels = result.summary, result.chunks, result.levels
                 else:
-                    summary, chunks, levels = naive(runner, paper["body"], args.length), 1, 1
+                    summary, chunks, levels = naive(runner, paper["body"], length), 1, 1
             except ContextOverflowError as overflow:
                 summary, chunks, levels, error = "", 0, 0, str(overflow)
             seconds = time.perf_counter() - started
@@ -132,15 +148,16 @@ def main() -> None:
                    "tokens": model.count_tokens(paper["body"]), "summary": summary,
                    **score(scorer, summary, paper["abstract"])}
             rows[system].append(row)
-            print(f"[{number}/{len(papers)}] {system:8} {paper['id']:22} {row['tokens']:6} tok "
+            print(f"[{number}/{len(papers)}] n_ctx {model.n_ctx} {system:8} {paper['id']:22} {row['tokens']:6} tok "
                   f"R1 {row['rouge1']:.3f} RLsum {row['rougeLsum']:.3f} {seconds:5.1f}s chunks {chunks} "
                   f"levels {levels}{' DEGENERATE' if degenerate else ''}", flush=True)
+    return rows
 
+
+def report(model, rows: dict[str, list[dict]], length: str) -> None:
+    """Print the summary table for one context size."""
     print()
-    print(f"command: .venv/bin/python bench/quality.py {' '.join(sys.argv[1:])}")
-    print(f"data: ACLSum {args.split}, first {len(papers)} papers in the split file's order; reference: abstract")
-    print(f"model: {model.name}, N_CTX {model.n_ctx}, length {args.length}, temperature 0, seed 42")
-    print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}")
+    print(f"model: {model.name}, N_CTX {model.n_ctx}, length {length}, temperature 0, seed 42")
     print("| system | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | degenerate | context errors | s/paper | model calls/paper |")
     print("|---|---|---|---|---|---|---|---|")
     for system, results in rows.items():
@@ -155,10 +172,7 @@ def main() -> None:
         gain = statistics.mean(r["rougeLsum"] for r in rows["pipeline"]) / statistics.mean(
             r["rougeLsum"] for r in rows["naive"]) - 1
         print(f"ROUGE-Lsum of the pipeline relative to the naive baseline: {gain:+.1%}")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(rows, indent=1), encoding="utf-8")
-
+    print()
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ from llm.cleanup import is_cjk, is_near_duplicate, parse_points, split_sentences
 from llm.runner import DEFAULT_REPEAT_PENALTY, TaskRunner
 
 TOKENS_PER_POINT = 48
+MIN_GROUNDING = 0.5  # share of a point's content words that its source text must contain
 _STOPWORDS = frozenset(
     {
         "a", "an", "the", "and", "or", "but", "if", "then", "than", "of", "to", "in", "on", "at", "by", "for", "with",
@@ -59,15 +60,17 @@ def grounding(point: str, source: str) -> float:
     return len(point_words & set(content_words(source))) / len(point_words)
 
 
-def _cited_pages(point: str, chunk: Chunk) -> list[int]:
-    """The pages of the chunk that best support the point."""
+def _cited_pages(point: str, chunk: Chunk) -> list[int] | None:
+    """The fewest pages of the chunk (at most 3) that together support the point; None if no pages do."""
     if not chunk.page_texts:
         return []
-    scores = {page: grounding(point, text) for page, text in chunk.page_texts.items()}
-    best = max(scores.values())
-    if best == 0:
-        return []
-    return sorted(page for page, score in scores.items() if score >= best * 0.85)
+    ranked = sorted(chunk.page_texts, key=lambda page: -grounding(point, chunk.page_texts[page]))
+    chosen: list[int] = []
+    for page in ranked[:3]:
+        chosen.append(page)
+        if grounding(point, " ".join(chunk.page_texts[number] for number in chosen)) >= MIN_GROUNDING:
+            return sorted(chosen)
+    return None
 
 
 def _is_heading(point: str, source: str) -> bool:
@@ -88,9 +91,10 @@ def _candidates(runner: TaskRunner, chunk: Chunk, index: int, messages, max_toke
         if _is_heading(item, chunk.text):
             continue
         score = grounding(item, chunk.text)
-        if score < 0.5:  # mostly words the text does not contain: not a point of this document
+        pages = _cited_pages(item, chunk)
+        if score < MIN_GROUNDING or pages is None:  # mostly words the text (or no set of pages) contains: dropped
             continue
-        found.append(Point(item, _cited_pages(item, chunk), score, (index, order)))
+        found.append(Point(item, pages, score, (index, order)))
     return found
 
 
@@ -106,7 +110,9 @@ def _key_sentences(chunks: list[Chunk]) -> list[Point]:
             if not 6 <= len(words(sentence)) <= 60 or not sentence.endswith((".", "!", "?", "。", "！", "？")):
                 continue
             centrality = sum(frequency[word] for word in set(sentence_words)) / math.sqrt(len(sentence_words) + 1)
-            ranked.append(Point(sentence, _cited_pages(sentence, chunk), centrality, (index, order + 1000)))
+            pages = _cited_pages(sentence, chunk)
+            if pages is not None:
+                ranked.append(Point(sentence, pages, centrality, (index, order + 1000)))
     ranked.sort(key=lambda point: -point.score)
     return ranked
 
