@@ -1,0 +1,307 @@
+"""Durable job records: the queue interface and its embedded SQLite implementation (WAL mode)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+
+class QueueFullError(Exception):
+    """The queue already holds MAX_QUEUE waiting jobs."""
+
+
+@dataclass
+class Job:
+    """One unit of work and everything known about it."""
+
+    id: str
+    task: str
+    status: str
+    options: dict[str, Any]
+    created_at: float
+    input: bytes | None = None
+    input_kind: str = "text"
+    filename: str | None = None
+    request_key: str | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    cancel_requested: bool = False
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job has ended, one way or another."""
+        return self.status in FINISHED
+
+
+class JobStore(ABC):
+    """What the service needs from a job queue; an embedded and (later) a distributed backend implement it."""
+
+    @abstractmethod
+    def create(self, task: str, options: dict, input: bytes, *, input_kind: str = "text",
+               filename: str | None = None, request_key: str | None = None, max_queue: int = 100) -> Job:
+        """Queue a new job; raises QueueFullError when max_queue jobs are already waiting."""
+
+    @abstractmethod
+    def claim_next(self) -> Job | None:
+        """The oldest queued job, now marked running; None when nothing waits."""
+
+    @abstractmethod
+    def get(self, job_id: str) -> Job | None:
+        """A job by id."""
+
+    @abstractmethod
+    def list(self, limit: int = 20, offset: int = 0) -> list[Job]:
+        """Recent jobs, newest first."""
+
+    @abstractmethod
+    def set_progress(self, job_id: str, stage: str, done: int, total: int) -> None:
+        """Record how far a running job has come."""
+
+    @abstractmethod
+    def succeed(self, job_id: str, result: dict) -> None:
+        """Store the result; the input is dropped."""
+
+    @abstractmethod
+    def fail(self, job_id: str, error: dict, status: str = FAILED) -> None:
+        """Store the error (or mark cancelled); the input is dropped."""
+
+    @abstractmethod
+    def cancel(self, job_id: str) -> Job | None:
+        """Cancel: a queued job ends now, a running one is asked to stop at its next chunk boundary."""
+
+    @abstractmethod
+    def requeue_interrupted(self) -> int:
+        """Put jobs left running by a crash back in the queue; returns how many."""
+
+    @abstractmethod
+    def cached_result(self, request_key: str, max_age_s: float) -> Job | None:
+        """The newest succeeded job for the same request, if not older than max_age_s."""
+
+    @abstractmethod
+    def queue_depth(self) -> int:
+        """Jobs waiting to run."""
+
+    @abstractmethod
+    def purge(self, max_age_s: float) -> int:
+        """Delete finished jobs older than max_age_s; returns how many."""
+
+    @abstractmethod
+    def save_checkpoint(self, job_id: str, key: str, value: Any) -> None:
+        """Keep intermediate work (e.g. a chunk summary) so a restarted job can resume."""
+
+    @abstractmethod
+    def load_checkpoints(self, job_id: str) -> dict[str, Any]:
+        """All intermediate work saved for a job."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    task TEXT NOT NULL,
+    status TEXT NOT NULL,
+    options TEXT NOT NULL,
+    input BLOB,
+    input_kind TEXT NOT NULL,
+    filename TEXT,
+    request_key TEXT,
+    progress TEXT NOT NULL DEFAULT '{}',
+    result TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
+CREATE INDEX IF NOT EXISTS jobs_by_request ON jobs (request_key, status, finished_at);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    job_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (job_id, key)
+);
+"""
+
+
+class SqliteJobStore(JobStore):
+    """Jobs in one SQLite file (WAL mode), safe to share between the threads of a process."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _transaction(self, callback):
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                outcome = callback(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return outcome
+
+    @staticmethod
+    def _job(row: sqlite3.Row | None) -> Job | None:
+        if row is None:
+            return None
+        return Job(
+            id=row["id"], task=row["task"], status=row["status"], options=json.loads(row["options"]),
+            created_at=row["created_at"], input=row["input"], input_kind=row["input_kind"],
+            filename=row["filename"], request_key=row["request_key"], progress=json.loads(row["progress"]),
+            result=json.loads(row["result"]) if row["result"] else None,
+            error=json.loads(row["error"]) if row["error"] else None,
+            started_at=row["started_at"], finished_at=row["finished_at"], attempts=row["attempts"],
+            cancel_requested=bool(row["cancel_requested"]),
+        )
+
+    def create(self, task, options, input, *, input_kind="text", filename=None, request_key=None, max_queue=100):
+        job_id = uuid.uuid4().hex
+
+        def insert(db):
+            waiting = db.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (QUEUED,)).fetchone()[0]
+            if waiting >= max_queue:
+                raise QueueFullError(f"{waiting} jobs are already waiting (MAX_QUEUE={max_queue})")
+            db.execute(
+                "INSERT INTO jobs (id, task, status, options, input, input_kind, filename, request_key, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, task, QUEUED, json.dumps(options), input, input_kind, filename, request_key, time.time()),
+            )
+            return db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+
+        return self._job(self._transaction(insert))
+
+    def claim_next(self):
+        def claim(db):
+            row = db.execute(
+                "SELECT id FROM jobs WHERE status = ? ORDER BY created_at, rowid LIMIT 1", (QUEUED,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (RUNNING, time.time(), row["id"]),
+            )
+            return db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+
+        return self._job(self._transaction(claim))
+
+    def get(self, job_id):
+        with self._lock:
+            return self._job(self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+
+    def list(self, limit=20, offset=0):
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?", (limit, offset)
+            ).fetchall()
+        return [self._job(row) for row in rows]
+
+    def set_progress(self, job_id, stage, done, total):
+        progress = json.dumps({"stage": stage, "done": done, "total": total})
+        with self._lock:
+            self._db.execute("UPDATE jobs SET progress = ? WHERE id = ?", (progress, job_id))
+
+    def _finish(self, job_id: str, status: str, column: str, value: dict) -> None:
+        # column is "result" or "error", chosen by our own code, never by a request
+        def finish(db):
+            db.execute(
+                f"UPDATE jobs SET status = ?, {column} = ?, finished_at = ?, input = NULL WHERE id = ?",
+                (status, json.dumps(value), time.time(), job_id),
+            )
+            db.execute("DELETE FROM checkpoints WHERE job_id = ?", (job_id,))
+
+        self._transaction(finish)
+
+    def succeed(self, job_id, result):
+        self._finish(job_id, SUCCEEDED, "result", result)
+
+    def fail(self, job_id, error, status=FAILED):
+        self._finish(job_id, status, "error", error)
+
+    def cancel(self, job_id):
+        def cancel(db):
+            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return None
+            if row["status"] == QUEUED:
+                error = json.dumps({"code": "cancelled", "message": "the job was cancelled before it ran"})
+                db.execute(
+                    "UPDATE jobs SET status = ?, error = ?, finished_at = ?, input = NULL WHERE id = ?",
+                    (CANCELLED, error, time.time(), job_id),
+                )
+            elif row["status"] == RUNNING:
+                db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
+            return db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+
+        return self._job(self._transaction(cancel))
+
+    def requeue_interrupted(self):
+        def requeue(db):
+            return db.execute(
+                "UPDATE jobs SET status = ?, cancel_requested = 0 WHERE status = ?", (QUEUED, RUNNING)
+            ).rowcount
+
+        return self._transaction(requeue)
+
+    def cached_result(self, request_key, max_age_s):
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM jobs WHERE request_key = ? AND status = ? AND finished_at >= ?"
+                " ORDER BY finished_at DESC LIMIT 1",
+                (request_key, SUCCEEDED, time.time() - max_age_s),
+            ).fetchone()
+        return self._job(row)
+
+    def queue_depth(self):
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (QUEUED,)).fetchone()[0]
+
+    def purge(self, max_age_s):
+        def purge(db):
+            cutoff = time.time() - max_age_s
+            placeholders = ", ".join("?" for _ in FINISHED)
+            return db.execute(
+                f"DELETE FROM jobs WHERE status IN ({placeholders}) AND finished_at < ?",
+                (*FINISHED, cutoff),
+            ).rowcount
+
+        return self._transaction(purge)
+
+    def save_checkpoint(self, job_id, key, value):
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO checkpoints (job_id, key, value) VALUES (?, ?, ?)",
+                (job_id, key, json.dumps(value)),
+            )
+
+    def load_checkpoints(self, job_id):
+        with self._lock:
+            rows = self._db.execute("SELECT key, value FROM checkpoints WHERE job_id = ?", (job_id,)).fetchall()
+        return {row["key"]: json.loads(row["value"]) for row in rows}

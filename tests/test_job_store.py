@@ -1,0 +1,102 @@
+"""The SQLite job store: FIFO claims, queue limit, cancel in both states, restart, cache, purge, checkpoints."""
+
+import threading
+import time
+
+import pytest
+
+from jobs.store import CANCELLED, QUEUED, RUNNING, SUCCEEDED, QueueFullError, SqliteJobStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    yield store
+    store.close()
+
+
+def test_jobs_run_first_in_first_out(store):
+    first = store.create("summary", {"length": "short"}, b"one")
+    second = store.create("points", {"count": 3}, b"two")
+    assert store.queue_depth() == 2
+    claimed = store.claim_next()
+    assert (claimed.id, claimed.status, claimed.input, claimed.attempts) == (first.id, RUNNING, b"one", 1)
+    assert store.claim_next().id == second.id
+    assert store.claim_next() is None
+
+
+def test_queue_limit(store):
+    for _ in range(3):
+        store.create("summary", {}, b"x", max_queue=3)
+    with pytest.raises(QueueFullError, match="MAX_QUEUE=3"):
+        store.create("summary", {}, b"x", max_queue=3)
+
+
+def test_result_drops_the_input_and_is_cached(store):
+    job = store.create("summary", {}, b"text", request_key="k1")
+    store.claim_next()
+    store.set_progress(job.id, "summarizing parts", 2, 5)
+    assert store.get(job.id).progress == {"stage": "summarizing parts", "done": 2, "total": 5}
+    store.succeed(job.id, {"summary": "Short."})
+    done = store.get(job.id)
+    assert (done.status, done.result, done.input) == (SUCCEEDED, {"summary": "Short."}, None)
+    assert store.cached_result("k1", max_age_s=60).id == job.id
+    assert store.cached_result("k2", max_age_s=60) is None
+
+
+def test_cancel_queued_and_running(store):
+    queued = store.create("summary", {}, b"a")
+    running = store.create("summary", {}, b"b")
+    store.claim_next()  # takes `queued`, which is now running
+    assert store.cancel(queued.id).cancel_requested
+    assert store.get(queued.id).status == RUNNING
+    assert store.cancel(running.id).status == CANCELLED
+    assert store.claim_next() is None
+    assert store.cancel("nope") is None
+
+
+def test_restart_requeues_interrupted_jobs_with_their_checkpoints(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    store = SqliteJobStore(path)
+    job = store.create("summary", {}, b"long text")
+    store.claim_next()
+    store.save_checkpoint(job.id, "chunk-0", "First part summary.")
+    store.close()  # as if the process died here
+
+    reopened = SqliteJobStore(path)
+    assert reopened.requeue_interrupted() == 1
+    again = reopened.claim_next()
+    assert (again.id, again.attempts, again.input) == (job.id, 2, b"long text")
+    assert reopened.load_checkpoints(job.id) == {"chunk-0": "First part summary."}
+    reopened.succeed(job.id, {"summary": "Done."})
+    assert reopened.load_checkpoints(job.id) == {}
+    reopened.close()
+
+
+def test_list_newest_first_and_purge(store):
+    ids = [store.create("summary", {}, b"x").id for _ in range(5)]
+    assert [job.id for job in store.list(limit=2)] == ids[::-1][:2]
+    assert [job.id for job in store.list(limit=2, offset=2)] == ids[::-1][2:4]
+    store.claim_next()
+    store.succeed(ids[0], {})
+    time.sleep(0.05)
+    assert store.purge(max_age_s=0.01) == 1
+    assert store.get(ids[0]) is None
+    assert store.get(ids[1]).status == QUEUED
+
+
+def test_concurrent_claims_never_hand_out_a_job_twice(store):
+    for _ in range(40):
+        store.create("summary", {}, b"x")
+    claimed: list[str] = []
+
+    def worker():
+        while (job := store.claim_next()) is not None:
+            claimed.append(job.id)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == 40 == len(set(claimed))
