@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from routes import errors, generate, health, resources
+from routes import errors, generate, health, jobs, resources
 from settings import Settings, SettingsError, load_settings, settings_from_args
 
 log = logging.getLogger("api")
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(generate.bp)
+    app.register_blueprint(jobs.bp)
     _register_request_ids(app)
     return app
 

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     max_output_tokens: int = Field(
         2048, ge=16, le=32768, description="Upper bound for a request's max_tokens."
     )
+    data_dir: Path = Field(Path("data"), description="Folder for the job database (SQLite).")
+    job_ttl_hours: float = Field(168.0, gt=0, le=87600, description="How long finished jobs and results are kept.")
+    max_queue: int = Field(100, ge=1, le=100_000, description="Most jobs that may wait; past that: 503 queue_full.")
+    sync_timeout_s: float = Field(
+        100.0, gt=0, le=3600, description="A synchronous request still running after this answers 202 with its job."
+    )
+    max_wait_s: float = Field(60.0, gt=0, le=600, description="Longest long-poll (GET /jobs/<id>?wait=S).")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Logging level.")
 
     @field_validator("model_path")

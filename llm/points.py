@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from llm import prompts
+from llm.checkpoints import digest, remembered
 from llm.chunking import Chunk, TextBlock, chunk_blocks
 from llm.cleanup import is_cjk, is_near_duplicate, parse_points, split_sentences, words
 from llm.runner import DEFAULT_REPEAT_PENALTY, TaskRunner
@@ -128,7 +129,7 @@ def _add_distinct(kept: list[Point], candidates: list[Point]) -> None:
             kept.append(candidate)
 
 
-def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int = 5) -> PointsResult:
+def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int = 5, checkpoints=None) -> PointsResult:
     """Exactly count distinct points when the text allows, each with the pages it came from."""
     model = runner.model
     warnings: list[str] = []
@@ -142,7 +143,13 @@ def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int = 5) -
     kept: list[Point] = []
     for index, chunk in enumerate(chunks):
         runner.progress("finding key points", index, len(chunks))
-        _add_distinct(kept, _candidates(runner, chunk, index, prompts.points(chunk.text, per_chunk), reserve))
+
+        def find(chunk=chunk, index=index):
+            found = _candidates(runner, chunk, index, prompts.points(chunk.text, per_chunk), reserve)
+            return [[point.text, point.pages, point.score, list(point.position)] for point in found]
+
+        saved = remembered(checkpoints, f"points:{index}:{per_chunk}:{digest(chunk.text)}", find)
+        _add_distinct(kept, [Point(text, pages, score, tuple(position)) for text, pages, score, position in saved])
     runner.progress("finding key points", len(chunks), len(chunks))
 
     if len(kept) < count and len(chunks) == 1:

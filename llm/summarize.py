@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llm import prompts
+from llm.checkpoints import digest, remembered
 from llm.chunking import TextBlock, chunk_blocks, pack_texts
 from llm.cleanup import split_sentences
 from llm.errors import ModelUnavailableError
@@ -61,7 +62,8 @@ def check_context(model) -> None:
 
 
 def summarize(
-    runner: TaskRunner, blocks: list[TextBlock], *, length: str = "medium", max_tokens: int | None = None
+    runner: TaskRunner, blocks: list[TextBlock], *, length: str = "medium", max_tokens: int | None = None,
+    checkpoints=None,
 ) -> SummaryResult:
     """Summarize the blocks at the requested length, within the model's context on every call."""
     model = runner.model
@@ -97,10 +99,14 @@ def summarize(
     stand_ins = 0
     for index, chunk in enumerate(chunks):
         runner.progress("summarizing parts", index, len(chunks))
-        cleaned = runner.prose(prompts.section(chunk.text, section_words), section_reserve)
-        if not cleaned.text:
-            stand_ins += 1
-        summaries.append(cleaned.text or _extractive_fallback(chunk.text, runner, section_reserve))
+
+        def summarize_part(chunk=chunk):
+            text = runner.prose(prompts.section(chunk.text, section_words), section_reserve).text
+            return {"text": text or _extractive_fallback(chunk.text, runner, section_reserve), "stand_in": not text}
+
+        part = remembered(checkpoints, f"part:{index}:{digest(chunk.text)}", summarize_part)
+        stand_ins += part["stand_in"]
+        summaries.append(part["text"])
     runner.progress("summarizing parts", len(chunks), len(chunks))
 
     # The final writer reads the document's own opening and closing words (where most documents say what
@@ -121,10 +127,16 @@ def summarize(
             if len(group) == 1 and model.count_tokens(group[0]) <= section_reserve:
                 merged.append(group[0])
                 continue
-            cleaned = runner.prose(prompts.merge(group, instruction), section_reserve)
-            if not cleaned.text:
-                stand_ins += 1
-            merged.append(cleaned.text or _extractive_fallback("\n\n".join(group), runner, section_reserve))
+
+            def merge_group(group=group):
+                text = runner.prose(prompts.merge(group, instruction), section_reserve).text
+                joined = "\n\n".join(group)
+                return {"text": text or _extractive_fallback(joined, runner, section_reserve), "stand_in": not text}
+
+            key = f"merge:{levels}:{index}:{digest(chr(0).join(group))}"
+            part = remembered(checkpoints, key, merge_group)
+            stand_ins += part["stand_in"]
+            merged.append(part["text"])
         runner.progress(f"merging level {levels}", len(groups), len(groups))
         summaries = merged
     if stand_ins:

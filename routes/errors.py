@@ -7,7 +7,7 @@ import logging
 from flask import Flask, g, jsonify
 from werkzeug.exceptions import HTTPException
 
-from llm.errors import CancelledError, InputTooLargeError, LLMError, ModelNotReadyError, ModelUnavailableError
+from llm.errors import CancelledError, InputTooLargeError, ModelNotReadyError, ModelUnavailableError
 from pdf_tools import errors as pdf
 
 log = logging.getLogger(__name__)
@@ -46,19 +46,11 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return jsonify(body), status, headers or {}
 
 
-def _from_domain(error: LLMError) -> ApiError:
-    if isinstance(error, ModelNotReadyError):
-        return ApiError(503, "model_loading", str(error), {"Retry-After": "5"})
-    if isinstance(error, ModelUnavailableError):
-        return ApiError(503, "model_unavailable", f"the model is not available: {error}")
-    if isinstance(error, InputTooLargeError):
-        return ApiError(413, "payload_too_large", str(error))
-    if isinstance(error, CancelledError):
-        return ApiError(409, "cancelled", str(error))
-    raise error
-
-
-_DOCUMENT_ERRORS: dict[type[pdf.DocumentError], tuple[int, str]] = {
+_DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    ModelNotReadyError: (503, "model_loading"),
+    ModelUnavailableError: (503, "model_unavailable"),
+    InputTooLargeError: (413, "payload_too_large"),
+    CancelledError: (409, "cancelled"),
     pdf.NotAPdfError: (415, "unsupported_media_type"),
     pdf.EmptyFileError: (400, "invalid_request"),
     pdf.PageRangeError: (400, "invalid_request"),
@@ -71,14 +63,39 @@ _DOCUMENT_ERRORS: dict[type[pdf.DocumentError], tuple[int, str]] = {
     pdf.TooComplexError: (422, "pdf_too_complex"),
     pdf.ReaderBusyError: (503, "server_busy"),
 }
+_RETRY_AFTER = {"model_loading": "5", "server_busy": "10", "queue_full": "30"}
+_STATUS_BY_CODE = {code: status for status, code in _DOMAIN_ERRORS.values()} | {
+    code: status for status, code in _HTTP_CODES.items()
+} | {"internal_error": 500, "queue_full": 503}
+
+
+def classify(error: Exception) -> ApiError | None:
+    """The client-facing form of a known error; None for an unexpected one (a bug)."""
+    if isinstance(error, ApiError):
+        return error
+    for kind in type(error).__mro__:
+        if kind in _DOMAIN_ERRORS:
+            status, code = _DOMAIN_ERRORS[kind]
+            message = str(error)
+            if code == "model_unavailable":
+                message = f"the model is not available: {message}"
+            headers = {"Retry-After": _RETRY_AFTER[code]} if code in _RETRY_AFTER else {}
+            return ApiError(status, code, message, headers)
+    return None
+
+
+def status_for(code: str) -> int:
+    """The HTTP status that goes with an error code (for errors stored with a job)."""
+    return _STATUS_BY_CODE.get(code, 500)
+
+
+def retry_after(code: str) -> dict[str, str]:
+    """A Retry-After header for errors that pass with time."""
+    return {"Retry-After": _RETRY_AFTER[code]} if code in _RETRY_AFTER else {}
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Map HTTP errors, API errors, model errors and anything unexpected to JSON answers."""
-
-    @app.errorhandler(ApiError)
-    def _api_error(error: ApiError):
-        return error_response(error.status, error.code, error.message, error.headers)
+    """Map HTTP errors, API errors, model and document errors, and anything unexpected to JSON answers."""
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
@@ -92,22 +109,11 @@ def register_error_handlers(app: Flask) -> None:
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else {}
         return error_response(status, code, message, headers)
 
-    @app.errorhandler(LLMError)
-    def _llm_error(error: LLMError):
-        try:
-            api_error = _from_domain(error)
-        except LLMError:
-            return _internal_error(error)
-        return _api_error(api_error)
-
-    @app.errorhandler(pdf.DocumentError)
-    def _document_error(error: pdf.DocumentError):
-        status, code = _DOCUMENT_ERRORS.get(type(error), (422, "pdf_unreadable"))
-        headers = {"Retry-After": "10"} if status == 503 else None
-        return error_response(status, code, str(error), headers)
-
     @app.errorhandler(Exception)
-    def _internal_error(error: Exception):
+    def _any_error(error: Exception):
+        known = classify(error)
+        if known is not None:
+            return error_response(known.status, known.code, known.message, known.headers)
         request_id = g.get("request_id", "-")
         log.exception("unexpected error (request %s)", request_id, exc_info=error)
         return error_response(

@@ -1,59 +1,83 @@
-"""POST /generate-summary and POST /generate-points, for JSON text or an uploaded file."""
+"""POST /generate-summary and POST /generate-points, for JSON text or an uploaded file.
+
+Every request becomes a job. A synchronous request waits for its job up to SYNC_TIMEOUT_S and answers with the
+result; after that (or with async=true) it answers 202 with the job, whose work goes on.
+"""
 
 from __future__ import annotations
 
-import time
+from flask import Blueprint, g, jsonify, request, url_for
 
-from flask import Blueprint, jsonify
-
-from llm import TaskRunner, key_points, summarize
-from routes.errors import invalid_request
-from routes.inputs import DocumentInput, read_request
-from routes.resources import get_model_host, get_settings
+from jobs.store import CANCELLED, SUCCEEDED, QueueFullError
+from routes.errors import ApiError, error_response, invalid_request, retry_after, status_for
+from routes.inputs import read_request
+from routes.resources import get_jobs, get_model_host, get_settings
 from routes.schemas import PointsRequest, SummaryRequest
+from routes.tasks import encode_document, request_key
 
 bp = Blueprint("generate", __name__)
 
 
-def _runner(temperature: float) -> TaskRunner:
-    return TaskRunner(get_model_host().get(), temperature=temperature, seed=get_settings().seed)
+def job_reference(job):
+    """The 202 answer that points at a job."""
+    status_url = url_for("jobs.get_job", job_id=job.id)
+    body = {"job_id": job.id, "status": job.status, "status_url": status_url}
+    return jsonify(body), 202, {"Location": status_url}
 
 
-def _answer(runner: TaskRunner, document: DocumentInput, started: float, warnings: list[str], **fields):
-    body = {
-        **fields,
-        "model": runner.model.name,
-        "usage": runner.usage.as_dict(),
-        "elapsed_ms": round((time.monotonic() - started) * 1000),
-    }
-    if document.page_count is not None:
-        body["pages"] = document.page_count
-    body["warnings"] = document.warnings + warnings
-    return jsonify(body)
+def job_outcome(job):
+    """The answer a synchronous request gets for a job that has ended."""
+    if job.status == SUCCEEDED:
+        return jsonify(job.result)
+    error = dict(job.error or {"code": "internal_error", "message": "the job failed"})
+    code = error.pop("code")
+    message = error.pop("message")
+    status = 409 if job.status == CANCELLED else status_for(code)
+    return error_response(status, code, message, retry_after(code), **error)
+
+
+def _wants_async(options) -> bool:
+    flag = request.args.get("async", "").lower()
+    if flag and flag not in ("true", "false", "1", "0", "yes", "no"):
+        raise invalid_request("'async' must be true or false")
+    return options.run_async or flag in ("true", "1", "yes")
+
+
+def _submit(task: str, schema):
+    options, document = read_request(schema)
+    host = get_model_host()
+    host.get()  # 503 while the model loads or when it failed to load
+    settings = get_settings()
+    job_options = options.model_dump(exclude={"text", "run_async"}, exclude_none=True)
+    if task == "summary" and options.max_tokens is not None and options.max_tokens > settings.max_output_tokens:
+        raise invalid_request(f"'max_tokens' must be at most {settings.max_output_tokens}")
+    key = request_key(task, host.get().name, {**job_options, "pages": document.pages_asked}, document.raw)
+    jobs = get_jobs()
+    job = jobs.store.cached_result(key, settings.job_ttl_hours * 3600)
+    if job is None:
+        try:
+            job = jobs.store.create(
+                task, {**job_options, "request_id": g.get("request_id")},
+                encode_document(document.blocks, document.page_count, document.warnings),
+                input_kind=document.kind, filename=document.filename, request_key=key, max_queue=settings.max_queue,
+            )
+        except QueueFullError as full:
+            raise ApiError(503, "queue_full", f"the queue is full: {full}; try again later",
+                           retry_after("queue_full")) from None
+        jobs.notify()
+    if _wants_async(options):
+        return job_reference(job)
+    job = jobs.wait(job.id, settings.sync_timeout_s)
+    return job_outcome(job) if job.finished else job_reference(job)
 
 
 @bp.post("/generate-summary")
 def generate_summary():
     """Summarize a text or a document at the requested length."""
-    started = time.monotonic()
-    options, document = read_request(SummaryRequest)
-    limit = get_settings().max_output_tokens
-    if options.max_tokens is not None and options.max_tokens > limit:
-        raise invalid_request(f"'max_tokens' must be at most {limit}")
-    runner = _runner(options.temperature)
-    result = summarize(runner, document.blocks, length=options.length, max_tokens=options.max_tokens)
-    return _answer(
-        runner, document, started, result.warnings,
-        summary=result.summary, chunks=result.chunks, levels=result.levels, strategy=result.strategy,
-    )
+    return _submit("summary", SummaryRequest)
 
 
 @bp.post("/generate-points")
 def generate_points():
     """List the key points of a text or a document, each with the pages it came from."""
-    started = time.monotonic()
-    options, document = read_request(PointsRequest)
-    runner = _runner(options.temperature)
-    result = key_points(runner, document.blocks, count=options.count)
-    points = [{"text": point.text, "pages": point.pages} for point in result.points]
-    return _answer(runner, document, started, result.warnings, points=points, chunks=result.chunks)
+    return _submit("points", PointsRequest)

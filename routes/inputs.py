@@ -24,6 +24,10 @@ class DocumentInput:
     blocks: list[TextBlock]
     page_count: int | None = None  # pages used, for PDFs
     warnings: list[str] = field(default_factory=list)
+    raw: bytes = b""  # the bytes the user sent, which identify the request
+    kind: str = "text"
+    filename: str | None = None
+    pages_asked: str | None = None
 
 
 def _unsupported(message: str) -> ApiError:
@@ -75,7 +79,7 @@ def _read_file(data: bytes, name: str, content_type: str, form: dict[str, str]) 
         document = read_pdf(data, password=password, pages=pages, limits=limits)
         _check_length("".join(page.text for page in document.pages))
         blocks = [TextBlock(page.text, page.number) for page in document.pages]
-        return DocumentInput(blocks, len(document.pages), list(document.warnings))
+        return DocumentInput(blocks, len(document.pages), list(document.warnings), data, "pdf", name, pages)
     if suffix in TEXT_SUFFIXES or (content_type.startswith("text/") and suffix not in (".pdf",)):
         if pages or password:
             raise invalid_request("'pages' and 'password' apply only to PDF files")
@@ -83,7 +87,7 @@ def _read_file(data: bytes, name: str, content_type: str, form: dict[str, str]) 
         if not text.strip():
             raise invalid_request(f"the file {name} has no text")
         _check_length(text)
-        return DocumentInput(blocks_from_text(text))
+        return DocumentInput(blocks_from_text(text), raw=data, kind="file", filename=name)
     if suffix == ".pdf" or content_type == "application/pdf":
         raise _unsupported(f"{name} is not a PDF, whatever its name says: its content is not PDF data")
     raise _unsupported(f"{name}: only PDF, .txt and .md files are accepted")
@@ -111,7 +115,7 @@ def read_request(schema):
         options = parse(schema, form, strict=False, with_file=document is not None)
         if document is None:
             _check_length(options.text)
-            document = DocumentInput(blocks_from_text(options.text))
+            document = DocumentInput(blocks_from_text(options.text), raw=options.text.encode("utf-8"))
         return options, document
     if not request.is_json:
         raise _unsupported(
@@ -130,4 +134,4 @@ def read_request(schema):
                 raise invalid_request(f"'{name}' applies only to an uploaded PDF file (a multipart form)")
     options = parse(schema, body, strict=True)
     _check_length(options.text)
-    return options, DocumentInput(blocks_from_text(options.text))
+    return options, DocumentInput(blocks_from_text(options.text), raw=options.text.encode("utf-8"))

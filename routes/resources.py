@@ -1,16 +1,21 @@
-"""The app's shared resources (settings and the model host), wired the way flaskr wires its database."""
+"""The app's shared resources (settings, the model host, the job service), wired the way flaskr wires its
+database."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 
+from jobs.service import JobService
+from jobs.store import SqliteJobStore
 from llm.host import ModelHost
 from llm.model import Model
 from settings import Settings
 
 
 def init_app(app: Flask, settings: Settings, model: Model | None = None, load: bool = True) -> ModelHost:
-    """Attach settings and the model host; start loading the model unless one is given."""
+    """Attach settings, the model host (loading the model unless one is given) and the job service."""
+    from routes.tasks import describe_error, make_executor
+
     app.extensions["settings"] = settings
     if model is not None:
         host = ModelHost.with_model(model)
@@ -21,6 +26,13 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
 
             host.start(lambda: load_model(settings))
     app.extensions["model_host"] = host
+    store = SqliteJobStore(settings.data_dir / "jobs.sqlite3")
+    service = JobService(
+        store, make_executor(host, settings), describe_error, can_run=lambda: host.state == "ready",
+        ttl_s=settings.job_ttl_hours * 3600, poll_s=0.5,
+    )
+    service.start()
+    app.extensions["jobs"] = service
     return host
 
 
@@ -32,3 +44,8 @@ def get_settings() -> Settings:
 def get_model_host() -> ModelHost:
     """The model host of the running app."""
     return current_app.extensions["model_host"]
+
+
+def get_jobs() -> JobService:
+    """The job service of the running app."""
+    return current_app.extensions["jobs"]

@@ -16,6 +16,9 @@ class _Request(BaseModel):
     temperature: float = Field(
         0.0, ge=0.0, le=2.0, allow_inf_nan=False, description="Sampling temperature; 0 is deterministic."
     )
+    run_async: bool = Field(
+        False, validation_alias="async", description="Answer 202 with a job at once instead of waiting."
+    )
 
 
 class SummaryRequest(_Request):

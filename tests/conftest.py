@@ -27,6 +27,7 @@ def clean_environment(monkeypatch, tmp_path):
     for name in _SETTING_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
 
 
 @pytest.fixture

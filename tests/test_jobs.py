@@ -1,0 +1,163 @@
+"""Jobs through the API on the fake model: async start, long-poll, SSE, cancel, queue limit, sync timeout,
+result cache, listing."""
+
+import json
+import threading
+import time
+
+import pytest
+
+from api import create_app
+from settings import load_settings
+from tests.conftest import SAMPLE_TEXT
+from tests.fakes import FakeModel, echo_response
+
+
+class GatedModel(FakeModel):
+    """A fake whose answers wait for a gate to open, to hold a job in the running state."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def generate(self, messages, params):
+        self.entered.set()
+        assert self.gate.wait(20), "the gate never opened"
+        return super().generate(messages, params)
+
+
+def _app(model, **settings):
+    return create_app({"SETTINGS": load_settings(**settings), "MODEL": model})
+
+
+def _post(client, path, body, **kwargs):
+    return client.post(path, data=json.dumps(body), content_type="application/json", **kwargs)
+
+
+def _long_text(paragraphs=40):
+    return "\n\n".join(f"Section {i} explains topic {i} in detail. Topic {i} matters for reason {i}."
+                       for i in range(paragraphs))
+
+
+@pytest.mark.parametrize("how", ["query", "json", "form"])
+def test_async_start_then_long_poll_for_the_result(how):
+    client = _app(FakeModel()).test_client()
+    if how == "query":
+        started = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT})
+    elif how == "json":
+        started = _post(client, "/generate-summary", {"text": SAMPLE_TEXT, "async": True})
+    else:
+        started = client.post("/generate-summary", data={"text": SAMPLE_TEXT, "async": "true"},
+                              content_type="multipart/form-data")
+    assert started.status_code == 202
+    body = started.get_json()
+    assert body["status"] in ("queued", "running", "succeeded")
+    assert started.headers["Location"] == body["status_url"] == f"/jobs/{body['job_id']}"
+    job = client.get(f"/jobs/{body['job_id']}?wait=20").get_json()
+    assert job["status"] == "succeeded"
+    assert job["task"] == "summary"
+    assert job["result"]["summary"] and job["result"]["strategy"] == "single"
+    assert job["created_at"] and job["started_at"] and job["finished_at"]
+
+
+def test_long_poll_returns_as_soon_as_the_job_ends():
+    model = GatedModel()
+    client = _app(model).test_client()
+    job_id = _post(client, "/generate-points?async=true", {"text": SAMPLE_TEXT, "count": 2}).get_json()["job_id"]
+    threading.Timer(1.0, model.gate.set).start()
+    started = time.monotonic()
+    job = client.get(f"/jobs/{job_id}?wait=30").get_json()
+    assert job["status"] == "succeeded"
+    assert time.monotonic() - started < 10
+    assert client.get(f"/jobs/{job_id}?wait=61").status_code == 400
+
+
+def test_events_stream_progress_in_order_then_the_result():
+    client = _app(FakeModel(n_ctx=512)).test_client()
+    job_id = _post(client, "/generate-summary?async=true", {"text": _long_text()}).get_json()["job_id"]
+    response = client.get(f"/jobs/{job_id}/events")
+    assert response.mimetype == "text/event-stream"
+    events = []
+    for block in response.get_data(as_text=True).strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        events.append((lines["event"], json.loads(lines["data"])))
+    names = [name for name, _ in events]
+    assert names[-1] == "result" and set(names[:-1]) == {"progress"}
+    assert events[-1][1]["result"]["strategy"] == "hierarchical"
+    stages = [data for name, data in events if name == "progress" and data.get("stage") == "summarizing parts"]
+    assert [data["done"] for data in stages] == sorted(data["done"] for data in stages)
+
+
+def test_cancel_a_queued_job_and_a_running_one():
+    model = GatedModel(n_ctx=512)
+    client = _app(model).test_client()
+    running = _post(client, "/generate-summary?async=true", {"text": _long_text()}).get_json()["job_id"]
+    assert model.entered.wait(10)
+    queued = _post(client, "/generate-points?async=true", {"text": SAMPLE_TEXT}).get_json()["job_id"]
+    assert client.delete(f"/jobs/{queued}").get_json()["status"] == "cancelled"
+    assert client.delete(f"/jobs/{running}").get_json()["status"] == "running"
+    calls_before = len(model.calls)
+    model.gate.set()
+    job = client.get(f"/jobs/{running}?wait=20").get_json()
+    assert job["status"] == "cancelled"
+    assert job["error"]["code"] == "cancelled"
+    assert len(model.calls) <= calls_before + 1  # it stopped at the next chunk boundary
+    assert client.get(f"/jobs/{queued}").get_json()["status"] == "cancelled"
+
+
+def test_queue_overflow_answers_503_with_retry_after():
+    model = GatedModel()
+    client = _app(model, max_queue=1).test_client()
+    _post(client, "/generate-summary?async=true", {"text": "First text to read."})
+    assert model.entered.wait(10)
+    assert _post(client, "/generate-summary?async=true", {"text": "Second text to read."}).status_code == 202
+    full = _post(client, "/generate-summary?async=true", {"text": "Third text to read."})
+    assert full.status_code == 503
+    assert full.get_json()["error"]["code"] == "queue_full"
+    assert int(full.headers["Retry-After"]) > 0
+    model.gate.set()
+
+
+def test_slow_synchronous_request_becomes_a_job_and_is_not_lost():
+    model = GatedModel()
+    client = _app(model, sync_timeout_s=0.5).test_client()
+    response = _post(client, "/generate-summary", {"text": SAMPLE_TEXT})
+    assert response.status_code == 202
+    model.gate.set()
+    job = client.get(response.headers["Location"] + "?wait=20").get_json()
+    assert job["status"] == "succeeded" and job["result"]["summary"]
+
+
+def test_identical_requests_reuse_the_finished_result():
+    model = FakeModel()
+    client = _app(model).test_client()
+    first = _post(client, "/generate-summary", {"text": SAMPLE_TEXT, "length": "short"})
+    calls = len(model.calls)
+    second = _post(client, "/generate-summary", {"text": SAMPLE_TEXT, "length": "short"})
+    assert second.get_json() == first.get_json()
+    assert len(model.calls) == calls
+    _post(client, "/generate-summary", {"text": SAMPLE_TEXT, "length": "long"})
+    assert len(model.calls) > calls  # other options: computed anew
+
+
+def test_failed_job_reports_its_error():
+    model = FakeModel([RuntimeError("boom")])
+    client = _app(model).test_client()
+    job_id = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT},
+                   headers={"X-Request-ID": "req-9"}).get_json()["job_id"]
+    job = client.get(f"/jobs/{job_id}?wait=20").get_json()
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "internal_error" and "req-9" in job["error"]["message"]
+
+
+def test_listing_is_newest_first_and_paged():
+    client = _app(FakeModel(default=echo_response)).test_client()
+    ids = [_post(client, "/generate-summary?async=true", {"text": f"Text number {n} about towers."})
+           .get_json()["job_id"] for n in range(3)]
+    page = client.get("/jobs?limit=2").get_json()
+    assert [job["job_id"] for job in page["jobs"]] == ids[::-1][:2]
+    assert page["next"] == "/jobs?limit=2&offset=2"
+    assert [job["job_id"] for job in client.get(page["next"]).get_json()["jobs"]] == [ids[0]]
+    assert client.get("/jobs/unknown-id").status_code == 404
+    assert client.get("/jobs?limit=0").status_code == 400
