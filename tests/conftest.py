@@ -115,8 +115,11 @@ class ServerProcess:
 
 
 def server_env(**extra: str) -> dict[str, str]:
-    """The environment for a server subprocess: this one, minus settings, plus extra."""
+    """The environment for a server subprocess: this one, minus settings, with a fresh DATA_DIR, plus extra."""
+    import tempfile
+
     env = {key: value for key, value in os.environ.items() if key not in _SETTING_NAMES}
+    env["DATA_DIR"] = tempfile.mkdtemp(prefix="llm-doc-data-")
     env.update(extra)
     return env
 

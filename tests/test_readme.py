@@ -37,9 +37,9 @@ def test_settings_table_is_current():
 
 @pytest.mark.model
 def test_curl_examples_work(live_server):
-    block = next(block for block in _shell_blocks() if block.lstrip().startswith("curl"))
-    commands = _commands(block)
-    assert len(commands) >= 4
+    commands = [command for block in _shell_blocks() if block.lstrip().startswith("curl")
+                for command in _commands(block)]
+    assert len(commands) >= 8
     for command in commands:
         command = command.replace("http://127.0.0.1:5000", live_server.url)
         result = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -82,6 +82,35 @@ def test_call_api_with_pdfs(live_server, tmp_path):
     assert "OCR" in result.stderr
 
 
+def test_call_api_async_then_job(live_server):
+    result = _client("summary", "--text", SAMPLE_TEXT, "--length", "short", "--async", "--url", live_server.url)
+    assert result.returncode == 0, result.stderr
+    job_id = result.stdout.split()[1]
+    result = _client("job", job_id, "--url", live_server.url)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.split()) >= 8
+    assert _client("job", "no-such-job", "--url", live_server.url).returncode == 1
+
+
+def test_call_api_interrupted_leaves_the_job_running(live_server):
+    import time
+
+    text = "\n\n".join(SAMPLE_TEXT.replace("lighthouse", f"beacon {n}") for n in range(3)) + f" {time.time()}"
+    client = subprocess.Popen(
+        [sys.executable, "call_api.py", "summary", "--text", text, "--length", "long", "--url", live_server.url],
+        cwd=ROOT, env=server_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)
+    client.send_signal(signal.SIGINT)
+    _, stderr = client.communicate(timeout=60)
+    assert client.returncode == 130, stderr
+    assert "python call_api.py job " in stderr
+    job_id = stderr.split("python call_api.py job ")[1].split()[0]
+    job = requests.get(f"{live_server.url}/jobs/{job_id}?wait=60", timeout=90).json()
+    assert job["status"] in ("running", "succeeded"), job
+
+
 def test_call_api_json_output(live_server):
     result = _client("points", "--text", SAMPLE_TEXT, "--count", "2", "--json", "--url", live_server.url)
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,73 @@
+"""A job survives its server being killed with SIGKILL mid-run: the restarted server runs it to the end."""
+
+import sys
+import time
+
+import pytest
+import requests
+
+from llm import TaskRunner, blocks_from_text, summarize
+from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, server_env
+from tests.fakes import FakeModel
+
+
+def test_restarted_summary_resumes_from_saved_part_summaries():
+    text = "\n\n".join(f"Part {i} says that tower {i} was lit in {1800 + i}." for i in range(80))
+    saved: dict = {}
+
+    class Saved:
+        def get(self, key):
+            return saved.get(key)
+
+        def put(self, key, value):
+            saved[key] = value
+
+    first = FakeModel(n_ctx=512)
+    summarize(TaskRunner(first), blocks_from_text(text), checkpoints=Saved())
+    second = FakeModel(n_ctx=512)
+    result = summarize(TaskRunner(second), blocks_from_text(text), checkpoints=Saved())
+    assert result.summary
+    assert len(second.calls) == 1  # only the final summary: every part and merge came from the checkpoints
+    assert len(first.calls) > 5
+
+
+@pytest.mark.model
+def test_job_survives_sigkill_and_restart(tmp_path):
+    env = server_env(DATA_DIR=str(tmp_path / "data"), N_CTX="512")
+    port = free_port()
+    server = ServerProcess([sys.executable, "api.py", "--port", str(port)], port, env, tmp_path / "first.log")
+    text = "\n\n".join(SAMPLE_TEXT.replace("lighthouse", f"lighthouse {n}") for n in range(3))
+    try:
+        server.wait_until_healthy()
+        started = requests.post(f"{server.url}/generate-summary?async=true", json={"text": text, "length": "short"},
+                                timeout=30)
+        assert started.status_code == 202
+        job_id = started.json()["job_id"]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            job = requests.get(f"{server.url}/jobs/{job_id}", timeout=10).json()
+            if job["status"] == "running" and job["progress"]["done"] >= 1:
+                break
+            assert job["status"] in ("queued", "running"), job
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the job never got going")
+        server.process.kill()
+        server.process.wait(timeout=10)
+    finally:
+        server.stop()
+
+    port = free_port()
+    restarted = ServerProcess([sys.executable, "api.py", "--port", str(port)], port, env, tmp_path / "second.log")
+    try:
+        restarted.wait_until_healthy()
+        job = requests.get(f"{restarted.url}/jobs/{job_id}?wait=60", timeout=90).json()
+        for _ in range(3):
+            if job["status"] not in ("queued", "running"):
+                break
+            job = requests.get(f"{restarted.url}/jobs/{job_id}?wait=60", timeout=90).json()
+        assert job["status"] == "succeeded", job
+        assert job["result"]["summary"] and job["result"]["strategy"] == "hierarchical"
+        assert "requeued 1 job" in restarted.log()
+    finally:
+        restarted.stop()
