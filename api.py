@@ -5,6 +5,7 @@ Run it with `python api.py` (flags: `python api.py --help`) or `gunicorn -c guni
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import sys
@@ -52,7 +53,34 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(generate.bp)
     app.register_blueprint(jobs.bp)
     _register_request_ids(app)
+    _register_api_keys(app, settings)
     return app
+
+
+def _register_api_keys(app: Flask, settings: Settings) -> None:
+    """With API_KEY set, every endpoint but /health needs `Authorization: Bearer <key>` or `X-API-Key`."""
+    if settings.api_key is None:
+        return
+    keys = [key.strip().encode() for key in settings.api_key.get_secret_value().split(",") if key.strip()]
+
+    @app.before_request
+    def _require_key():
+        if request.endpoint == "health.health":
+            return None
+        offered = request.headers.get("X-API-Key", "")
+        authorization = request.headers.get("Authorization", "")
+        if authorization.lower().startswith("bearer "):
+            offered = authorization[7:].strip()
+        # Compare against every key, in constant time each, so timing tells nothing about which one matched.
+        matched = False
+        for key in keys:
+            matched |= hmac.compare_digest(offered.encode(), key)
+        if not matched:
+            return errors.error_response(
+                401, "unauthorized", "this server needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key'",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return None
 
 
 def _register_request_ids(app: Flask) -> None:

@@ -10,7 +10,8 @@
 
 Long work shows a progress line (stage, chunk i of n, elapsed time); Ctrl-C offers to cancel the job.
 
-Options: --url (default $API_URL or http://127.0.0.1:5000), --json for the raw answer, --timeout seconds.
+Options: --url (default $API_URL or http://127.0.0.1:5000), --api-key (default $API_KEY), --json for the raw
+answer, --timeout seconds.
 Exit codes: 0 ok, 1 the service answered an error, 2 the service could not be reached or bad usage.
 """
 
@@ -38,12 +39,15 @@ class ClientError(Exception):
         self.exit_code = exit_code
 
 
+HEADERS: dict[str, str] = {}  # the API key, when there is one
+
+
 def call(url: str, path: str, body: dict | None, timeout: float, upload: Path | None = None,
          method: str | None = None) -> dict:
     """POST JSON, or a form with a file, (or GET without either) and return the JSON answer, or raise ClientError."""
     try:
         if method is not None:
-            response = requests.request(method, url.rstrip("/") + path, timeout=timeout)
+            response = requests.request(method, url.rstrip("/") + path, headers=HEADERS, timeout=timeout)
         elif upload is not None:
             fields = {key: str(value) for key, value in (body or {}).items() if value is not None}
             try:
@@ -52,12 +56,13 @@ def call(url: str, path: str, body: dict | None, timeout: float, upload: Path | 
                 raise ClientError(f"cannot read {upload}: {error.strerror}", 2) from None
             with handle:
                 response = requests.post(
-                    url.rstrip("/") + path, data=fields, files={"file": (upload.name, handle)}, timeout=timeout
+                    url.rstrip("/") + path, data=fields, files={"file": (upload.name, handle)}, headers=HEADERS,
+                    timeout=timeout,
                 )
         elif body is None:
-            response = requests.get(url.rstrip("/") + path, timeout=timeout)
+            response = requests.get(url.rstrip("/") + path, headers=HEADERS, timeout=timeout)
         else:
-            response = requests.post(url.rstrip("/") + path, json=body, timeout=timeout)
+            response = requests.post(url.rstrip("/") + path, json=body, headers=HEADERS, timeout=timeout)
     except requests.ConnectionError:
         raise ClientError(
             f"cannot reach the service at {url}: is it running? (start it with: python3 manage.py serve)", 2
@@ -149,7 +154,7 @@ def follow(args: argparse.Namespace, job_id: str) -> dict:
     show = sys.stderr.isatty() and not args.json
     url = f"{args.url.rstrip('/')}/jobs/{job_id}/events"
     try:
-        with requests.get(url, stream=True, timeout=(10, 60)) as response:
+        with requests.get(url, stream=True, headers=HEADERS, timeout=(10, 60)) as response:
             if response.status_code == 200:
                 event = None
                 for line in response.iter_lines(decode_unicode=True):
@@ -254,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--async", dest="run_async", action="store_true",
                         help="start the work as a job, print its id and return")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for an answer")
+    parser.add_argument("--api-key", default=os.environ.get("API_KEY"), help="the server's API key (default: $API_KEY)")
     return parser
 
 
@@ -262,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C must reach us even when started from a shell that ignores SIGINT for background commands.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     args = build_parser().parse_args(argv)
+    if args.api_key:
+        HEADERS["Authorization"] = f"Bearer {args.api_key}"
     if args.text is not None and args.file is not None:
         print("error: give a file or --text, not both", file=sys.stderr)
         return 2

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
 
     # Server
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
+    api_key: SecretStr | None = Field(
+        None, description="When set (one key or a comma-separated list), every endpoint but /health needs one."
+    )
     port: int = Field(5000, ge=1, le=65535, description="Port to listen on.")
     max_upload_mb: float = Field(50.0, gt=0, le=4096, description="Largest upload (request body) accepted, in MB.")
     max_pages: int = Field(2000, ge=1, le=100_000, description="Most pages a PDF may have.")
@@ -148,7 +151,7 @@ def build_arg_parser(description: str) -> argparse.ArgumentParser:
     for name, field in Settings.model_fields.items():
         env = name.upper()
         default = field.get_default(call_default_factory=True)
-        shown = "****" if name == "hf_token" else default
+        shown = "****" if name in ("hf_token", "api_key") else default
         parser.add_argument(
             "--" + name.replace("_", "-"),
             dest=name,
