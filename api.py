@@ -6,6 +6,7 @@ Run it with `python api.py` (flags: `python api.py --help`) or `gunicorn -c guni
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 import sys
@@ -22,11 +23,32 @@ log = logging.getLogger("api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def configure_logging(level: str) -> None:
-    """Plain one-line logs on stderr."""
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the request fields when there are any."""
+
+    FIELDS = ("request_id", "method", "path", "status", "duration_ms")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **{name: getattr(record, name) for name in self.FIELDS if hasattr(record, name)},
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """One line per event on stderr, as text or JSON (LOG_FORMAT)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # we log every request ourselves
     for noisy in ("httpx", "httpx2", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -39,7 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     model = test_config.pop("MODEL", None)
     load = test_config.pop("LOAD_MODEL", True)
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     app = Flask(__name__)
     upload_bytes = int(settings.max_upload_mb * 1024 * 1024)
     # A long text sent as a form field is bounded by the same limit as a file.
@@ -94,10 +116,10 @@ def _register_request_ids(app: Flask) -> None:
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "-")
         elapsed_ms = (time.monotonic() - g.get("started", time.monotonic())) * 1000
-        log.info(
-            "request_id=%s %s %s %s %.0fms",
-            g.get("request_id", "-"), request.method, request.path, response.status_code, elapsed_ms,
-        )
+        fields = {"request_id": g.get("request_id", "-"), "method": request.method, "path": request.path,
+                  "status": response.status_code, "duration_ms": round(elapsed_ms)}
+        log.info("request_id=%s %s %s %s %.0fms", fields["request_id"], request.method, request.path,
+                 response.status_code, elapsed_ms, extra=fields)
         return response
 
 
@@ -107,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = settings_from_args(argv, description=__doc__.splitlines()[0])
     except SettingsError as error:
         sys.exit(f"error: {error}")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     from llm.errors import ModelUnavailableError
     from llm.loader import preflight
 

@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     )
     max_wait_s: float = Field(60.0, gt=0, le=600, description="Longest long-poll (GET /jobs/<id>?wait=S).")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Logging level.")
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as plain text or as JSON objects.")
 
     @field_validator("model_path")
     @classmethod
@@ -114,7 +115,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a .gguf file")
         return value
 
-    @field_validator("rope_scaling_type", "chat_format", "log_level", mode="before")
+    @field_validator("rope_scaling_type", "chat_format", "log_level", "log_format", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value

@@ -156,3 +156,20 @@ def test_gunicorn_serves_the_app(tmp_path):
     finally:
         server.stop()
     assert "Traceback" not in server.log()
+
+
+def test_json_logs_one_object_per_request(tmp_path):
+    port = free_port()
+    server = ServerProcess([sys.executable, "api.py", "--port", str(port), "--log-format", "json"], port,
+                           server_env(), tmp_path / "server.log")
+    try:
+        server.wait_until_healthy()
+        requests.get(server.url + "/health", headers={"X-Request-ID": "trace-77"}, timeout=10)
+        requests.get(server.url + "/nowhere", timeout=10)
+    finally:
+        server.stop()
+    entries = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    traced = [entry for entry in entries if entry.get("request_id") == "trace-77"]
+    assert traced and traced[0]["method"] == "GET" and traced[0]["path"] == "/health"
+    assert traced[0]["status"] == 200 and isinstance(traced[0]["duration_ms"], int)
+    assert any(entry.get("path") == "/nowhere" and entry["status"] == 404 for entry in entries)
