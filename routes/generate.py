@@ -45,13 +45,12 @@ def _wants_async(options) -> bool:
 
 def _submit(task: str, schema):
     options, document = read_request(schema)
-    host = get_model_host()
-    host.get()  # 503 while the model loads or when it failed to load
+    model = get_model_host().get()  # 503 while the model loads or when it failed to load
     settings = get_settings()
     job_options = options.model_dump(exclude={"text", "run_async"}, exclude_none=True)
     if task == "summary" and options.max_tokens is not None and options.max_tokens > settings.max_output_tokens:
         raise invalid_request(f"'max_tokens' must be at most {settings.max_output_tokens}")
-    key = request_key(task, host.get().name, {**job_options, "pages": document.pages_asked}, document.raw)
+    key = request_key(task, model.name, {**job_options, "pages": document.pages_asked}, document.raw)
     jobs = get_jobs()
     job = jobs.store.cached_result(key, settings.job_ttl_hours * 3600)
     if job is None:
@@ -67,8 +66,10 @@ def _submit(task: str, schema):
         jobs.notify()
     if _wants_async(options):
         return job_reference(job)
-    job = jobs.wait(job.id, settings.sync_timeout_s)
-    return job_outcome(job) if job.finished else job_reference(job)
+    finished = jobs.wait(job.id, settings.sync_timeout_s)
+    if finished is None:  # purged under a very short JOB_TTL_HOURS: point at where it was
+        return job_reference(job)
+    return job_outcome(finished) if finished.finished else job_reference(finished)
 
 
 @bp.post("/generate-summary")

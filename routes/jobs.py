@@ -64,6 +64,8 @@ def get_job(job_id: str):
     _job_or_404(job_id)
     wait = _number("wait", 0, 0, get_settings().max_wait_s)
     job = get_jobs().wait(job_id, wait) if wait else get_jobs().store.get(job_id)
+    if job is None:  # purged while we waited
+        raise ApiError(404, "not_found", f"no job {job_id[:64]!r}: it has expired")
     return jsonify(job_json(job))
 
 
@@ -74,6 +76,8 @@ def cancel_job(job_id: str):
     jobs = get_jobs()
     job = jobs.store.cancel(job_id)
     jobs.notify()
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id[:64]!r}: it has expired")
     return jsonify(job_json(job))
 
 
