@@ -16,10 +16,11 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from routes import errors, generate, health, jobs, resources
+from routes import errors, generate, health, jobs, resources, web
 from settings import Settings, SettingsError, load_settings, settings_from_args
 
 log = logging.getLogger("api")
+_OPEN_ENDPOINTS = frozenset({"health.health"}) | web.PUBLIC_ENDPOINTS
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -74,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(generate.bp)
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(web.bp)
     _register_request_ids(app)
     _register_api_keys(app, settings)
     return app
@@ -87,7 +89,7 @@ def _register_api_keys(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def _require_key():
-        if request.endpoint == "health.health":
+        if request.endpoint in _OPEN_ENDPOINTS:  # they describe or show; the page asks for the key itself
             return None
         offered = request.headers.get("X-API-Key", "")
         authorization = request.headers.get("Authorization", "")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -26,6 +27,8 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 # llama.cpp is compiled from source on first install; these switches skip parts we never use
 # (halves the build). A user building for a GPU adds e.g. -DGGML_CUDA=on through CMAKE_ARGS.
 LEAN_LLAMA_BUILD = "-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF"
+# The web page tests drive this browser (tests/browser.py); CHROMIUM names another binary.
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 
 def _run(*command: str | Path, env: dict[str, str] | None = None) -> None:
@@ -41,6 +44,22 @@ def _requirements(dev: bool, bench: bool) -> tuple[list[Path], list[Path]]:
     return [ROOT / name for name in with_deps], [ROOT / name for name in without_deps]
 
 
+def install_chromium() -> None:
+    """Install Debian's chromium for the web page tests when it is missing (as root, or through sudo)."""
+    if CHROMIUM.exists():
+        return
+    sudo = [] if os.name == "nt" or os.geteuid() == 0 else ["sudo"]
+    if shutil.which("apt-get") is None or (sudo and shutil.which("sudo") is None):
+        sys.exit(f"the web page tests need Chromium at {CHROMIUM}: install Debian's chromium package as root "
+                 "(apt-get install chromium), or set CHROMIUM to a Chromium binary")
+    print("installing Chromium for the web page tests", flush=True)
+    command = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:  # the package lists may be missing or old
+        _run(*sudo, "apt-get", "update", env=env)
+        _run(*command, env=env)
+
+
 def install(dev: bool, bench: bool = False) -> None:
     """Create .venv and install the requirements into it (only what changed since last time)."""
     if sys.version_info < (3, 11):  # noqa: UP036 - manage.py runs under whatever python3 is
@@ -48,6 +67,8 @@ def install(dev: bool, bench: bool = False) -> None:
     if not PYTHON.exists():
         print("creating .venv", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
+    if dev:
+        install_chromium()
     with_deps, without_deps = _requirements(dev, bench)
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in with_deps + without_deps)).hexdigest()[:16]
     stamp = VENV / f".installed-{digest}"
