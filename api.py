@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import re
+import signal
 import sys
 import time
 import uuid
@@ -16,11 +17,11 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from routes import errors, generate, health, jobs, resources, web
+from routes import errors, generate, health, jobs, metrics, openapi, resources, web
 from settings import Settings, SettingsError, load_settings, settings_from_args
 
 log = logging.getLogger("api")
-_OPEN_ENDPOINTS = frozenset({"health.health"}) | web.PUBLIC_ENDPOINTS
+_OPEN_ENDPOINTS = frozenset({"health.health"}) | openapi.PUBLIC_ENDPOINTS | web.PUBLIC_ENDPOINTS
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -76,6 +77,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(generate.bp)
     app.register_blueprint(jobs.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(metrics.bp)
+    app.register_blueprint(openapi.bp)
     _register_request_ids(app)
     _register_api_keys(app, settings)
     return app
@@ -141,8 +144,23 @@ def main(argv: list[str] | None = None) -> None:
     except ModelUnavailableError as error:
         sys.exit(f"error: {error}")
     app = create_app({"SETTINGS": settings})
+    signal.signal(signal.SIGTERM, _stop_serving)
     log.info("serving on http://%s:%d (model loading)", settings.host, settings.port)
-    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        log.info("shutting down: the running job may finish its model call for up to %g s",
+                 settings.shutdown_grace_s)
+        resources.begin_shutdown(app)
+        resources.finish_shutdown(app)
+        log.info("stopped")
+
+
+def _stop_serving(_signum, _frame) -> None:
+    # Leaves the development server's loop in the main thread; main() then shuts the job worker down.
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

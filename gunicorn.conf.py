@@ -6,6 +6,7 @@ settings, so the same environment variables work for `python api.py` and for gun
 """
 
 import os
+import signal
 import sys
 
 from llm.errors import ModelUnavailableError
@@ -22,13 +23,40 @@ except (SettingsError, ModelUnavailableError) as error:  # stop with one line, b
 bind = os.environ.get("GUNICORN_BIND", f"{_settings.host}:{_settings.port}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# Threads mostly wait (a synchronous request on its job, an event stream, a long-poll) and cost little; enough of
+# them keep /health and new requests answered while many clients wait.
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # The model must be loaded in the worker that serves it, never in the master before fork.
 preload_app = False
 # gthread workers send heartbeats from their main loop, so this bounds a hung worker, not a long summary.
 timeout = 120
-graceful_timeout = 60
+# Room for the running model call's SHUTDOWN_GRACE_S and for in-flight requests to answer.
+graceful_timeout = int(_settings.shutdown_grace_s) + 20
 keepalive = 5
 accesslog = None  # the app logs one line per request itself
 errorlog = "-"
 loglevel = _settings.log_level
+
+
+def post_worker_init(worker):
+    """On SIGTERM, stop the job worker at once (waiting requests answer 202 with their job), then let gunicorn
+    stop the worker as usual."""
+    from routes.resources import begin_shutdown
+
+    gunicorn_handler = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum, frame):
+        begin_shutdown(worker.wsgi)
+        gunicorn_handler(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def worker_exit(server, worker):
+    """Before the worker process ends: the running job finishes its call or goes back in the queue."""
+    from routes.resources import begin_shutdown, finish_shutdown
+
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "extensions"):  # None when the app failed to load
+        begin_shutdown(app)
+        finish_shutdown(app)

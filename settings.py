@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     max_output_tokens: int = Field(
         2048, ge=16, le=32768, description="Upper bound for a request's max_tokens."
     )
+    max_points: int = Field(20, ge=1, le=100, description="Upper bound for a request's count of key points.")
     data_dir: Path = Field(Path("data"), description="Folder for the job database (SQLite).")
     job_ttl_hours: float = Field(168.0, gt=0, le=87600, description="How long finished jobs and results are kept.")
     max_queue: int = Field(100, ge=1, le=100_000, description="Most jobs that may wait; past that: 503 queue_full.")
@@ -105,6 +106,11 @@ class Settings(BaseSettings):
         100.0, gt=0, le=3600, description="A synchronous request still running after this answers 202 with its job."
     )
     max_wait_s: float = Field(60.0, gt=0, le=600, description="Longest long-poll (GET /jobs/<id>?wait=S).")
+    shutdown_grace_s: float = Field(
+        10.0, ge=0, le=600,
+        description="On SIGTERM, how long the running model call may go on; then it is cut short. Either way an "
+        "unfinished job goes back in the queue and resumes from its last finished chunk.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Logging level.")
     log_format: Literal["text", "json"] = Field("text", description="Log lines as plain text or as JSON objects.")
 

@@ -6,18 +6,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from jobs.store import CANCELLED, FAILED, Job, JobStore
 
 log = logging.getLogger(__name__)
+CANCEL_CHECK_S = 0.25
 
-Execute = Callable[[Job, Callable[[str, int, int], None], Callable[[], bool], "Checkpoints"], dict]
+Execute = Callable[[Job, "JobControl"], dict]
 DescribeError = Callable[[Exception, Job], dict]
-
-
-class Cancelled(Exception):
-    """Raised by the cancel check when the job's cancellation was requested."""
 
 
 class Checkpoints:
@@ -38,6 +36,16 @@ class Checkpoints:
         self._store.save_checkpoint(self._job_id, key, value)
 
 
+@dataclass
+class JobControl:
+    """What a running job is given: a progress reporter, its stop checks and its checkpoints."""
+
+    progress: Callable[[str, int, int], None]
+    cancelled: Callable[[], bool]  # asked between model calls: stop before the next one
+    interrupted: Callable[[], bool]  # asked between generated tokens: stop the call now
+    checkpoints: Checkpoints
+
+
 class JobService:
     """One worker thread per process takes jobs first in first out; waiters are woken on every change."""
 
@@ -51,6 +59,7 @@ class JobService:
         self._poll_s = poll_s
         self._changed = threading.Condition()
         self._stop = threading.Event()
+        self._interrupt_at = float("inf")
         self._thread: threading.Thread | None = None
         self._last_purge = 0.0
 
@@ -62,12 +71,23 @@ class JobService:
         self._thread = threading.Thread(target=self._work, name="job-worker", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop taking jobs (a running job finishes its current model call first)."""
+    @property
+    def stopping(self) -> bool:
+        """True once shutdown has begun: no job will start, and waiters should not wait for one."""
+        return self._stop.is_set()
+
+    def begin_shutdown(self, grace_s: float = 0.0) -> None:
+        """Stop taking jobs. The running job may finish its current model call within grace_s; after that
+        the call is cut short. An unfinished job goes back in the queue and resumes from its checkpoints."""
+        self._interrupt_at = time.monotonic() + grace_s
         self._stop.set()
         self.notify()
+
+    def stop(self, grace_s: float = 0.0) -> None:
+        """Shut down and wait for the worker thread to leave the store consistent."""
+        self.begin_shutdown(grace_s)
         if self._thread is not None:
-            self._thread.join(timeout)
+            self._thread.join(grace_s + 30)
 
     def notify(self) -> None:
         """Wake the worker and every waiter: something changed."""
@@ -80,7 +100,7 @@ class JobService:
         while True:
             job = self.store.get(job_id)
             remaining = deadline - time.monotonic()
-            if job is None or job.finished or remaining <= 0:
+            if job is None or job.finished or remaining <= 0 or self.stopping:
                 return job
             with self._changed:
                 self._changed.wait(min(remaining, self._poll_s))
@@ -107,18 +127,29 @@ class JobService:
             self.store.set_progress(job.id, stage, done, total)
             self.notify()
 
-        def cancelled() -> bool:
-            current = self.store.get(job.id)
-            return current is None or current.cancel_requested or self._stop.is_set()
+        last_check = {"at": 0.0, "answer": False}
 
+        def cancel_requested(fresh: bool) -> bool:
+            # Between tokens (fresh=False) the store is read at most every CANCEL_CHECK_S.
+            if fresh or time.monotonic() - last_check["at"] >= CANCEL_CHECK_S:
+                current = self.store.get(job.id)
+                last_check.update(at=time.monotonic(), answer=current is None or current.cancel_requested)
+            return last_check["answer"]
+
+        control = JobControl(
+            progress=progress,
+            cancelled=lambda: self._stop.is_set() or cancel_requested(fresh=True),
+            interrupted=lambda: time.monotonic() >= self._interrupt_at or cancel_requested(fresh=False),
+            checkpoints=Checkpoints(self.store, job.id),
+        )
         try:
-            result = self._execute(job, progress, cancelled, Checkpoints(self.store, job.id))
+            result = self._execute(job, control)
         except Exception as error:  # noqa: BLE001 - every failure must end the job with a reason
-            if self._stop.is_set() and not self._cancel_requested(job.id):
-                log.info("job %s interrupted by shutdown; it will run again", job.id)
-                return  # left running: the next start requeues it
             if self._cancel_requested(job.id):
                 self.store.fail(job.id, {"code": "cancelled", "message": "the job was cancelled"}, CANCELLED)
+            elif self._stop.is_set():
+                self.store.release(job.id)
+                log.info("job %s put back in the queue by shutdown; it resumes from its checkpoints", job.id)
             else:
                 self.store.fail(job.id, self._describe_error(error, job), FAILED)
             return

@@ -84,6 +84,10 @@ class JobStore(ABC):
         """Cancel: a queued job ends now, a running one is asked to stop at its next chunk boundary."""
 
     @abstractmethod
+    def release(self, job_id: str) -> None:
+        """Put a running job back at its place in the queue (shutdown); its checkpoints stay."""
+
+    @abstractmethod
     def requeue_interrupted(self) -> int:
         """Put jobs left running by a crash back in the queue; returns how many."""
 
@@ -94,6 +98,10 @@ class JobStore(ABC):
     @abstractmethod
     def queue_depth(self) -> int:
         """Jobs waiting to run."""
+
+    @abstractmethod
+    def count_by_status(self) -> dict[str, int]:
+        """How many jobs the store holds in each status."""
 
     @abstractmethod
     def purge(self, max_age_s: float) -> int:
@@ -262,6 +270,13 @@ class SqliteJobStore(JobStore):
 
         return self._job(self._transaction(cancel))
 
+    def release(self, job_id):
+        def release(db):
+            db.execute("UPDATE jobs SET status = ?, started_at = NULL WHERE id = ? AND status = ?",
+                       (QUEUED, job_id, RUNNING))
+
+        self._transaction(release)
+
     def requeue_interrupted(self):
         def requeue(db):
             return db.execute(
@@ -282,6 +297,11 @@ class SqliteJobStore(JobStore):
     def queue_depth(self):
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (QUEUED,)).fetchone()[0]
+
+    def count_by_status(self):
+        with self._lock:
+            rows = self._db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        return {status: 0 for status in (QUEUED, RUNNING, *FINISHED)} | {row[0]: row[1] for row in rows}
 
     def purge(self, max_age_s):
         def purge(db):

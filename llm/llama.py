@@ -131,6 +131,7 @@ class LlamaCppModel(Model):
             raise ContextOverflowError(
                 f"prompt of {len(tokens)} tokens plus {params.max_tokens} output tokens exceeds n_ctx={self.n_ctx}"
             )
+        interrupted = None if params.should_stop is None else _Interrupt(params.should_stop)
         with self._lock:
             result = self._llama.create_completion(
                 prompt=tokens,
@@ -140,6 +141,7 @@ class LlamaCppModel(Model):
                 repeat_penalty=params.repeat_penalty,
                 seed=params.seed if params.seed >= 0 else None,
                 stop=stop,
+                stopping_criteria=None if interrupted is None else llama_cpp.StoppingCriteriaList([interrupted]),
             )
         choice = result["choices"][0]
         usage = result["usage"]
@@ -147,9 +149,23 @@ class LlamaCppModel(Model):
             text=choice["text"],
             prompt_tokens=usage["prompt_tokens"],
             completion_tokens=usage["completion_tokens"],
-            finish_reason="length" if choice["finish_reason"] == "length" else "stop",
+            finish_reason="interrupted" if interrupted and interrupted.fired else (
+                "length" if choice["finish_reason"] == "length" else "stop"
+            ),
         )
 
     def close(self) -> None:
         with self._lock:
             self._llama.close()
+
+
+class _Interrupt:
+    """A llama.cpp stopping criterion asking should_stop between tokens; remembers whether it fired."""
+
+    def __init__(self, should_stop):
+        self._should_stop = should_stop
+        self.fired = False
+
+    def __call__(self, _tokens, _logits) -> bool:
+        self.fired = self.fired or bool(self._should_stop())
+        return self.fired

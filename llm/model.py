@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
@@ -23,6 +24,8 @@ class GenerationParams:
     repeat_penalty: float = 1.15
     top_p: float = 0.95
     seed: int = 42
+    # Asked between generated tokens; True ends the call early (a cancelled job stops mid-answer).
+    should_stop: Callable[[], bool] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class Completion:
     text: str
     prompt_tokens: int
     completion_tokens: int
-    finish_reason: Literal["stop", "length"]
+    finish_reason: Literal["stop", "length", "interrupted"]
 
 
 @dataclass(frozen=True)

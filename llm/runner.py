@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from llm.model import Completion, GenerationParams, Message, Model
 
 ProgressCallback = Callable[[str, int, int], None]
 CancelCheck = Callable[[], bool]
+CallObserver = Callable[[Completion, float], None]
 
 DEFAULT_REPEAT_PENALTY = 1.1
 RETRY_REPEAT_PENALTY = 1.3
@@ -40,6 +42,8 @@ class TaskRunner:
         seed: int = 42,
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
+        should_stop: CancelCheck | None = None,
+        on_call: CallObserver | None = None,
     ):
         self.model = model
         self.temperature = temperature
@@ -48,6 +52,8 @@ class TaskRunner:
         self.degenerate_retries = 0
         self._on_progress = on_progress
         self._should_cancel = should_cancel
+        self._should_stop = should_stop or should_cancel
+        self._on_call = on_call
 
     def margin(self) -> int:
         """Tokens kept free in every call, for the stop sequence and rounding."""
@@ -72,12 +78,18 @@ class TaskRunner:
                 f"internal budget error: {prompt_tokens} prompt + {max_tokens} output tokens > n_ctx {self.model.n_ctx}"
             )
         params = GenerationParams(
-            max_tokens=max_tokens, temperature=self.temperature, repeat_penalty=repeat_penalty, seed=self.seed
+            max_tokens=max_tokens, temperature=self.temperature, repeat_penalty=repeat_penalty, seed=self.seed,
+            should_stop=self._should_stop,
         )
+        started = time.monotonic()
         completion = self.model.generate(messages, params)
+        if self._on_call is not None:
+            self._on_call(completion, time.monotonic() - started)
         self.usage.prompt_tokens += completion.prompt_tokens
         self.usage.completion_tokens += completion.completion_tokens
         self.usage.calls += 1
+        if completion.finish_reason == "interrupted":  # cut short between tokens: not an answer
+            raise CancelledError("the task was cancelled")
         return completion
 
     def prose(self, messages: list[Message], max_tokens: int) -> CleanText:

@@ -6,9 +6,13 @@ result; after that (or with async=true) it answers 202 with the job, whose work 
 
 from __future__ import annotations
 
+import logging
+import time
+
 from flask import Blueprint, g, jsonify, request, url_for
 
 from jobs.store import CANCELLED, SUCCEEDED, QueueFullError
+from routes.connection import client_disconnected
 from routes.errors import ApiError, error_response, invalid_request, retry_after, status_for
 from routes.inputs import read_request
 from routes.resources import get_jobs, get_model_host, get_settings
@@ -16,6 +20,8 @@ from routes.schemas import PointsRequest, SummaryRequest
 from routes.tasks import encode_document, request_key
 
 bp = Blueprint("generate", __name__)
+log = logging.getLogger(__name__)
+DISCONNECT_CHECK_S = 1.0
 
 
 def job_reference(job):
@@ -45,11 +51,13 @@ def _wants_async(options) -> bool:
 
 def _submit(task: str, schema):
     options, document = read_request(schema)
-    model = get_model_host().get()  # 503 while the model loads or when it failed to load
     settings = get_settings()
-    job_options = options.model_dump(exclude={"text", "run_async"}, exclude_none=True)
     if task == "summary" and options.max_tokens is not None and options.max_tokens > settings.max_output_tokens:
         raise invalid_request(f"'max_tokens' must be at most {settings.max_output_tokens}")
+    if task == "points" and options.count > settings.max_points:
+        raise invalid_request(f"'count' must be at most {settings.max_points}")
+    model = get_model_host().get()  # 503 while the model loads or when it failed to load
+    job_options = options.model_dump(exclude={"text", "run_async"}, exclude_none=True)
     key = request_key(task, model.name, {**job_options, "pages": document.pages_asked}, document.raw)
     jobs = get_jobs()
     job = jobs.store.cached_result(key, settings.job_ttl_hours * 3600)
@@ -66,10 +74,26 @@ def _submit(task: str, schema):
         jobs.notify()
     if _wants_async(options):
         return job_reference(job)
-    finished = jobs.wait(job.id, settings.sync_timeout_s)
+    finished = _wait_while_connected(job, settings.sync_timeout_s)
     if finished is None:  # purged under a very short JOB_TTL_HOURS: point at where it was
         return job_reference(job)
     return job_outcome(finished) if finished.finished else job_reference(finished)
+
+
+def _wait_while_connected(job, timeout: float):
+    """Wait for a synchronous request's job; if the client goes away first, cancel the job (nobody will read
+    it: it was never handed out as a job) and answer 499 to nobody."""
+    jobs = get_jobs()
+    deadline = time.monotonic() + timeout
+    while True:
+        current = jobs.wait(job.id, min(DISCONNECT_CHECK_S, max(0.0, deadline - time.monotonic())))
+        if current is None or current.finished or time.monotonic() >= deadline or jobs.stopping:
+            return current
+        if client_disconnected():
+            jobs.store.cancel(job.id)
+            jobs.notify()
+            log.info("client of job %s disconnected: job cancelled", job.id)
+            raise ApiError(499, "client_closed_request", "the client closed the connection; the job was cancelled")
 
 
 @bp.post("/generate-summary")

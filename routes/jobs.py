@@ -106,6 +106,8 @@ def job_events(job_id: str):
             if job.finished:
                 yield _event("result" if job.status == SUCCEEDED else "error", body)
                 return
+            if jobs.stopping:  # the server is going down: end the stream (EventSource clients reconnect)
+                return
             if time.monotonic() - last_sent > HEARTBEAT_S:
                 yield ": keep-alive\n\n"
                 last_sent = time.monotonic()

@@ -33,7 +33,7 @@ class PointsRequest(_Request):
     """Body of POST /generate-points; `points` is accepted for `text` (the original client sends it)."""
 
     text: str = Field(validation_alias=AliasChoices("text", "points"), description="The text to read.")
-    count: int = Field(5, ge=1, le=20, description="How many key points to return.")
+    count: int = Field(5, ge=1, description="How many key points to return (at most MAX_POINTS, default 20).")
 
 
 def _describe(error: ValidationError) -> str:

@@ -7,10 +7,11 @@ import json
 import logging
 import time
 
-from jobs.service import Checkpoints
+from jobs.service import JobControl
 from jobs.store import Job
 from llm import TaskRunner, TextBlock, key_points, summarize
 from llm.host import ModelHost
+from llm.runner import CallObserver
 from routes.errors import classify
 from settings import Settings
 
@@ -33,25 +34,26 @@ def request_key(task: str, model: str, options: dict, raw_input: bytes) -> str:
     return digest.hexdigest()
 
 
-def make_executor(host: ModelHost, settings: Settings):
-    """The function the job worker calls for each job."""
+def make_executor(host: ModelHost, settings: Settings, on_call: CallObserver | None = None):
+    """The function the job worker calls for each job; on_call sees every model call (for metrics)."""
 
-    def execute(job: Job, progress, cancelled, checkpoints: Checkpoints) -> dict:
+    def execute(job: Job, control: JobControl) -> dict:
         stored = json.loads(job.input or b"{}")
         blocks = [TextBlock(text, page) for text, page in stored.get("blocks", [])]
         options = job.options
         started = time.monotonic()
         runner = TaskRunner(
             host.get(), temperature=options.get("temperature", 0.0), seed=settings.seed,
-            on_progress=progress, should_cancel=cancelled,
+            on_progress=control.progress, should_cancel=control.cancelled, should_stop=control.interrupted,
+            on_call=on_call,
         )
         if job.task == "summary":
             result = summarize(runner, blocks, length=options.get("length", "medium"),
-                               max_tokens=options.get("max_tokens"), checkpoints=checkpoints)
+                               max_tokens=options.get("max_tokens"), checkpoints=control.checkpoints)
             fields = {"summary": result.summary, "chunks": result.chunks, "levels": result.levels,
                       "strategy": result.strategy}
         else:
-            result = key_points(runner, blocks, count=options.get("count", 5), checkpoints=checkpoints)
+            result = key_points(runner, blocks, count=options.get("count", 5), checkpoints=control.checkpoints)
             fields = {"points": [{"text": point.text, "pages": point.pages} for point in result.points],
                       "chunks": result.chunks}
         body = {**fields, "model": runner.model.name, "usage": runner.usage.as_dict(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,11 +43,12 @@ class FakeModel(Model):
     """Answers from a queue (strings, exceptions or callables), then with echo_response; records every call."""
 
     def __init__(self, responses=(), *, n_ctx: int = 2048, name: str = "fake-model",
-                 default: Callable[[list[Message]], str] = echo_response):
+                 default: Callable[[list[Message]], str] = echo_response, seconds_per_token: float = 0.0):
         self.info = ModelInfo(name, "fake.gguf", n_ctx, 0, None, 0.0, 0.0)
         self.responses = deque(responses)
         self.default = default
         self.calls: list[Call] = []
+        self.seconds_per_token = seconds_per_token
 
     def count_tokens(self, text: str) -> int:
         return len(_TOKEN.findall(text))
@@ -65,6 +67,10 @@ class FakeModel(Model):
         text = response(messages) if callable(response) else response
         tokens = _TOKEN.findall(text)
         finish = "stop"
+        for _ in range(len(tokens) if self.seconds_per_token else 0):  # generate "token by token", like llama.cpp
+            if params.should_stop is not None and params.should_stop():
+                return Completion("", prompt, 0, "interrupted")
+            time.sleep(self.seconds_per_token)
         if len(tokens) > params.max_tokens:
             text = self.split_tokens(text, params.max_tokens)[0]
             finish = "length"

@@ -63,6 +63,16 @@ def test_invalid_requests_answer_400(client, path, body, fragment):
     assert fragment in error["message"]
 
 
+def test_limits_on_count_and_max_tokens_are_settings(fake_model):
+    client = create_app({"SETTINGS": load_settings(max_points=3, max_output_tokens=64), "MODEL": fake_model,
+                         "TESTING": True}).test_client()
+    too_many = _post(client, "/generate-points", {"text": SAMPLE_TEXT, "count": 4}).get_json()["error"]
+    assert too_many["message"] == "'count' must be at most 3"
+    assert _post(client, "/generate-points", {"text": SAMPLE_TEXT, "count": 3}).status_code == 200
+    too_long = _post(client, "/generate-summary", {"text": SAMPLE_TEXT, "max_tokens": 65}).get_json()["error"]
+    assert too_long["message"] == "'max_tokens' must be at most 64"
+
+
 @pytest.mark.parametrize(
     ("raw", "fragment"),
     [

@@ -1,0 +1,294 @@
+"""Many clients at once against a real gunicorn server: errors, latency, throughput, and the queue limit.
+
+    .venv/bin/python bench/load.py [--clients 16] [--requests 25] [--mix-clients 8] [--mix-requests 4]
+                                   [--overflow 40] [--max-queue 8] [--url http://host:port]
+
+Without --url it starts `gunicorn -c gunicorn.conf.py 'api:create_app()'` itself on a free port with a fresh
+DATA_DIR and the bundled model. Three phases:
+
+1. short: CLIENTS threads each send REQUESTS short synchronous requests (summaries and key points of distinct
+   two-sentence texts, so no answer comes from the result cache); a 202 hand-over is followed to the end.
+2. mix: MIX-CLIENTS threads send PDFs (the bundled sample, the shared real-world PDFs) and longer texts.
+3. overflow: a second server with MAX_QUEUE=MAX-QUEUE gets OVERFLOW async requests at once; every answer must
+   be 202 or 503 with Retry-After, and none may hang.
+
+Latency is from sending a request to holding its final result. Writes bench/results/load-<phase>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SHARED_PDFS = ROOT.parent / "shared" / "pdfs"
+REQUEST_TIMEOUT_S = 600
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """The production server command on a free port, with its own data folder."""
+
+    def __init__(self, **settings: str):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "PORT": str(self.port), "DATA_DIR": tempfile.mkdtemp(prefix="load-data-"), **settings}
+        self.log = open(tempfile.mktemp(prefix="load-gunicorn-", suffix=".log"), "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+
+    def wait_until_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"server not ready; see {self.log.name}")
+
+    def worker_peak_rss_mb(self) -> float | None:
+        """Peak resident memory of the worker process (model loaded), from /proc (Linux)."""
+        try:
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            status = Path(f"/proc/{children[0]}/status").read_text()
+        except (OSError, IndexError):
+            return None
+        kilobytes = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+        return round(kilobytes / 1024, 1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+        self.log.close()
+
+
+def _texts(count: int, seed: str) -> list[str]:
+    return [
+        f"The {seed} tower number {n} was lit in {1800 + n % 200}. Its keeper, K{n}, kept the lamp burning "
+        f"through {n % 12 + 1} winter storms."
+        for n in range(count)
+    ]
+
+
+def _finish(url: str, response: requests.Response) -> requests.Response:
+    """A synchronous request that ran past SYNC_TIMEOUT_S answers 202: follow the job to its end."""
+    while response.status_code == 202:
+        location = response.headers["Location"]
+        response = requests.get(f"{url}{location}?wait=60", timeout=REQUEST_TIMEOUT_S)
+        job = response.json()
+        if job["status"] in ("queued", "running"):
+            response.status_code = 202
+            response.headers["Location"] = location
+        elif job["status"] != "succeeded":
+            response.status_code = 500
+    return response
+
+
+def _timed(url: str, send) -> dict:
+    started = time.monotonic()
+    try:
+        response = _finish(url, send())
+        status = response.status_code
+        error = None if status == 200 else response.text[:200]
+    except requests.RequestException as failure:
+        status, error = 0, f"{type(failure).__name__}: {failure}"
+    return {"status": status, "seconds": time.monotonic() - started, "error": error}
+
+
+def _short_request(url: str, text: str, number: int):
+    if number % 2:
+        return lambda: requests.post(f"{url}/generate-points", json={"text": text, "count": 2},
+                                     timeout=REQUEST_TIMEOUT_S)
+    return lambda: requests.post(f"{url}/generate-summary", json={"text": text, "length": "short"},
+                                 timeout=REQUEST_TIMEOUT_S)
+
+
+def _mix_requests(url: str, count: int) -> list:
+    """PDF uploads and longer texts, round robin."""
+    pdfs = [(ROOT / "samples" / "lighthouses.pdf", None)]
+    for name, pages in (("multipage.pdf", None), ("c03-29.pdf", None), ("reportlab-userguide.pdf", "5-7")):
+        if (SHARED_PDFS / name).exists():
+            pdfs.append((SHARED_PDFS / name, pages))
+    long_text = (ROOT / "samples" / "lighthouses.txt").read_text(encoding="utf-8")
+    made = []
+    for number in range(count):
+        kind = number % (len(pdfs) + 1)
+        if kind == len(pdfs):
+            text = long_text.replace("lighthouse", f"lighthouse {number}")
+            made.append(lambda text=text: requests.post(f"{url}/generate-summary",
+                                                         json={"text": text, "length": "short"},
+                                                         timeout=REQUEST_TIMEOUT_S))
+            continue
+        path, pages = pdfs[kind]
+        endpoint = "/generate-points" if number % 2 else "/generate-summary"
+        form = {"count": "3"} if number % 2 else {"length": "short"}
+        form.update({"pages": pages} if pages else {})
+        # Vary the request (temperature 0 vs a distinct seed-free option) so the cache does not answer it.
+        form["temperature"] = f"{(number % 7) / 100:.2f}"
+        made.append(lambda path=path, endpoint=endpoint, form=form: requests.post(
+            f"{url}{endpoint}", data=form, files={"file": (path.name, path.read_bytes(), "application/pdf")},
+            timeout=REQUEST_TIMEOUT_S))
+    return made
+
+
+def _model_seconds(url: str) -> float:
+    """Sum of model call durations so far, from /metrics."""
+    for line in requests.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("docservice_model_call_duration_seconds_sum"):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def _probe_health(url: str, done: threading.Event, seconds: list[float]) -> None:
+    """GET /health once a second while the clients run: the service must stay responsive under load."""
+    while not done.wait(1.0):
+        started = time.monotonic()
+        with contextlib.suppress(requests.RequestException):
+            requests.get(f"{url}/health", timeout=30)
+        seconds.append(time.monotonic() - started)
+
+
+def _run_clients(url: str, clients: int, per_client: list[list]) -> dict:
+    model_before = _model_seconds(url)
+    started = time.monotonic()
+    done, health_seconds = threading.Event(), []
+    probe = threading.Thread(target=_probe_health, args=(url, done, health_seconds))
+    probe.start()
+
+    def client(sends):
+        return [_timed(url, send) for send in sends]
+
+    with ThreadPoolExecutor(clients) as pool:
+        results = [result for batch in pool.map(client, per_client) for result in batch]
+    wall = time.monotonic() - started
+    done.set()
+    probe.join()
+    model_busy = _model_seconds(url) - model_before
+    latencies = sorted(result["seconds"] for result in results)
+    errors = [result for result in results if result["status"] != 200]
+    return {
+        "clients": clients, "requests": len(results), "errors": len(errors),
+        "error_samples": [f"{e['status']} {e['error']}" for e in errors[:5]],
+        "p50_s": round(statistics.median(latencies), 2),
+        "p95_s": round(latencies[max(0, int(0.95 * len(latencies)) - 1)], 2),
+        "max_s": round(latencies[-1], 2), "wall_s": round(wall, 1),
+        "throughput_per_min": round(60 * len(results) / wall, 1),
+        # One model, calls serialized: the model's busy time can never exceed the wall-clock time.
+        "model_busy_s": round(model_busy, 1), "model_busy_share": round(model_busy / wall, 3),
+        "health_probes": len(health_seconds), "health_max_s": round(max(health_seconds, default=0), 3),
+    }
+
+
+def short_phase(url: str, clients: int, requests_each: int) -> dict:
+    texts = _texts(clients * requests_each, seed=f"short{time.time_ns()}")
+    per_client = [
+        [_short_request(url, texts[c * requests_each + n], c * requests_each + n) for n in range(requests_each)]
+        for c in range(clients)
+    ]
+    return _run_clients(url, clients, per_client)
+
+
+def mix_phase(url: str, clients: int, requests_each: int) -> dict:
+    sends = _mix_requests(url, clients * requests_each)
+    return _run_clients(url, clients, [sends[c::clients] for c in range(clients)])
+
+
+def overflow_phase(count: int, max_queue: int) -> dict:
+    server = Gunicorn(MAX_QUEUE=str(max_queue))
+    try:
+        server.wait_until_ready()
+        texts = _texts(count, seed=f"overflow{time.time_ns()}")
+        barrier = threading.Barrier(count)
+
+        def send(text):
+            barrier.wait()
+            started = time.monotonic()
+            response = requests.post(f"{server.url}/generate-summary?async=true", json={"text": text}, timeout=60)
+            return response.status_code, response.headers.get("Retry-After"), time.monotonic() - started, (
+                response.json().get("job_id"))
+
+        with ThreadPoolExecutor(count) as pool:
+            answers = list(pool.map(send, texts))
+        statuses = [status for status, *_ in answers]
+        for _, _, _, job_id in answers:  # the accepted ones need not run: cancel them
+            if job_id:
+                requests.delete(f"{server.url}/jobs/{job_id}", timeout=10)
+        return {
+            "max_queue": max_queue, "sent": count, "accepted_202": statuses.count(202),
+            "refused_503": statuses.count(503), "other": len([s for s in statuses if s not in (202, 503)]),
+            "refused_with_retry_after": sum(1 for status, retry, *_ in answers if status == 503 and retry),
+            "slowest_answer_s": round(max(seconds for _, _, seconds, _ in answers), 2),
+        }
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=25, help="short requests per client")
+    parser.add_argument("--mix-clients", type=int, default=8)
+    parser.add_argument("--mix-requests", type=int, default=4, help="PDF/long requests per mix client")
+    parser.add_argument("--overflow", type=int, default=40, help="async requests sent at once in phase 3")
+    parser.add_argument("--max-queue", type=int, default=8, help="MAX_QUEUE of the phase-3 server")
+    parser.add_argument("--phases", default="short,mix,overflow")
+    parser.add_argument("--url", help="an already running server (phases short and mix only)")
+    args = parser.parse_args()
+    phases = args.phases.split(",")
+    command = "bench/load.py " + " ".join(sys.argv[1:])
+    print(f"# {command}\n# {platform.platform()}, {os.cpu_count()} CPUs, python {platform.python_version()}",
+          flush=True)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    server = None
+    url = args.url
+    if url is None and {"short", "mix"} & set(phases):
+        server = Gunicorn()
+        server.wait_until_ready()
+        url = server.url
+    try:
+        for phase in phases:
+            if phase == "short":
+                result = short_phase(url, args.clients, args.requests)
+            elif phase == "mix":
+                result = mix_phase(url, args.mix_clients, args.mix_requests)
+            elif phase == "overflow":
+                result = overflow_phase(args.overflow, args.max_queue)
+            else:
+                raise SystemExit(f"unknown phase {phase!r}")
+            result = {"phase": phase, "command": command, **result}
+            if server is not None and phase != "overflow":
+                result["worker_peak_rss_mb"] = server.worker_peak_rss_mb()
+            print(json.dumps(result), flush=True)
+            (RESULTS / f"load-{phase}.json").write_text(json.dumps(result, indent=2) + "\n")
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

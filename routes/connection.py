@@ -1,0 +1,28 @@
+"""Whether the client of the current request is still connected."""
+
+from __future__ import annotations
+
+import select
+import socket
+import ssl
+
+from flask import request
+
+
+def client_disconnected() -> bool:
+    """True when the client has closed its connection (the socket reads as ended).
+
+    Works under gunicorn and the development server, which both put the connection's socket in the WSGI
+    environment; elsewhere (or over TLS terminated in the server itself) it answers False and the work goes on.
+    """
+    sock = request.environ.get("gunicorn.socket") or request.environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket) or sock.fileno() < 0:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        # Readable with nothing to read means the peer closed; data means a pipelined next request.
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (BlockingIOError, InterruptedError, ValueError):
+        return False
+    except OSError:  # reset by the peer
+        return True

@@ -1,0 +1,104 @@
+"""A synchronous client that hangs up stops costing model time; cancellation reaches into a running call.
+
+These run a real HTTP server (werkzeug, in a thread) so that a real socket closes; the model is the fake.
+"""
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from api import create_app
+from settings import load_settings
+from tests.fakes import FakeModel
+
+
+def _long_text(paragraphs=40):
+    return "\n\n".join(f"Section {i} explains topic {i} in detail. Topic {i} matters for reason {i}."
+                       for i in range(paragraphs))
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(model, **settings):
+        app = create_app({"SETTINGS": load_settings(**settings), "MODEL": model})
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append((server, app))
+        return f"http://127.0.0.1:{server.server_port}", app
+
+    yield start
+    for server, app in servers:
+        server.shutdown()
+        app.extensions["jobs"].stop()
+
+
+def _send_and_keep_open(url: str, path: str, body: dict) -> socket.socket:
+    """A raw HTTP request whose connection stays open until the test closes it."""
+    host, port = url.removeprefix("http://").split(":")
+    payload = json.dumps(body).encode()
+    sock = socket.create_connection((host, int(port)))
+    sock.sendall(
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+    )
+    return sock
+
+
+def _newest_job(url: str) -> dict:
+    jobs = requests.get(f"{url}/jobs?limit=1", timeout=10).json()["jobs"]
+    return jobs[0] if jobs else {}
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} within {timeout}s")
+
+
+def test_a_synchronous_client_that_hangs_up_cancels_its_job(serve):
+    model = FakeModel(n_ctx=512, seconds_per_token=0.03)
+    url, _ = serve(model)
+    sock = _send_and_keep_open(url, "/generate-summary", {"text": _long_text()})
+    job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
+    sock.close()
+    cancelled = _wait_for(
+        lambda: (current := requests.get(f"{url}/jobs/{job['job_id']}", timeout=10).json())["status"] == "cancelled"
+        and current, 5, "job cancelled after the client hung up",
+    )
+    assert cancelled["error"]["code"] == "cancelled"
+    calls = len(model.calls)
+    time.sleep(1.0)
+    assert len(model.calls) == calls  # no more model time spent on it
+
+
+def test_a_request_that_became_a_job_keeps_running_after_its_client_leaves(serve):
+    model = FakeModel(n_ctx=512, seconds_per_token=0.02)
+    url, _ = serve(model, sync_timeout_s=0.5)
+    response = requests.post(f"{url}/generate-summary", json={"text": _long_text(20)}, timeout=30)
+    assert response.status_code == 202  # handed over as a job: the client now owns it by its id
+    job = requests.get(response.headers["Location"].join([url, "?wait=30"]), timeout=40).json()
+    assert job["status"] == "succeeded"
+
+
+def test_cancelling_stops_a_running_call_between_tokens(serve):
+    model = FakeModel([" ".join(["word"] * 300)], seconds_per_token=0.05)  # one call would take 15 s
+    url, _ = serve(model)
+    job_id = requests.post(f"{url}/generate-summary?async=true", json={"text": "A tower stands on a rock."},
+                           timeout=10).json()["job_id"]
+    _wait_for(lambda: model.calls, 5, "the model call started")
+    started = time.monotonic()
+    requests.delete(f"{url}/jobs/{job_id}", timeout=10)
+    job = requests.get(f"{url}/jobs/{job_id}?wait=10", timeout=20).json()
+    assert job["status"] == "cancelled"
+    assert time.monotonic() - started < 3

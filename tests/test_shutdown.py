@@ -1,0 +1,148 @@
+"""SIGTERM: stop taking work, let the running call finish within SHUTDOWN_GRACE_S or cut it, put the job back in
+the queue with its checkpoints, and answer waiting requests with their job."""
+
+import signal
+import sqlite3
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+from api import create_app
+from routes.resources import begin_shutdown, finish_shutdown
+from settings import load_settings
+from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, server_env
+from tests.fakes import FakeModel
+
+
+def _long_text(paragraphs=40):
+    return "\n\n".join(f"Section {i} explains topic {i} in detail. Topic {i} matters for reason {i}."
+                       for i in range(paragraphs))
+
+
+def _start_slow_job(data_dir: Path, grace_s: float, seconds_per_token: float):
+    model = FakeModel(n_ctx=512, seconds_per_token=seconds_per_token)
+    app = create_app({"SETTINGS": load_settings(data_dir=data_dir, shutdown_grace_s=grace_s), "MODEL": model})
+    pool = ThreadPoolExecutor(1)
+    answer = pool.submit(app.test_client().post, "/generate-summary", json={"text": _long_text()})
+    store = app.extensions["jobs"].store
+    deadline = time.monotonic() + 10
+    while not (model.calls and store.list(limit=1) and store.list(limit=1)[0].status == "running"):
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.02)
+    return app, model, answer, store.list(limit=1)[0].id
+
+
+def test_without_grace_the_running_call_is_cut_and_the_job_goes_back_in_the_queue(tmp_path):
+    app, model, answer, job_id = _start_slow_job(tmp_path, grace_s=0, seconds_per_token=0.2)  # a call: ~6 s
+    started = time.monotonic()
+    begin_shutdown(app)
+    response = answer.result(timeout=10)
+    assert response.status_code == 202  # the waiting client is told where its job is
+    assert response.get_json()["job_id"] == job_id
+    finish_shutdown(app)
+    assert time.monotonic() - started < 3
+    job = app.extensions["jobs"].store.get(job_id)
+    assert job.status == "queued" and job.started_at is None
+    assert len(model.calls) == 1
+
+
+def test_with_grace_the_running_call_finishes_and_its_result_is_kept(tmp_path):
+    app, model, answer, job_id = _start_slow_job(tmp_path, grace_s=30, seconds_per_token=0.02)
+    begin_shutdown(app)
+    assert answer.result(timeout=10).status_code == 202
+    finish_shutdown(app)
+    store = app.extensions["jobs"].store
+    assert store.get(job_id).status == "queued"
+    saved = store.load_checkpoints(job_id)
+    assert len(saved) == len(model.calls) == 1  # the call under way at SIGTERM finished and was saved
+    # The next start runs it to the end, from the saved part on.
+    resumed_model = FakeModel(n_ctx=512)
+    resumed = create_app({"SETTINGS": load_settings(data_dir=tmp_path), "MODEL": resumed_model})
+    job = resumed.test_client().get(f"/jobs/{job_id}?wait=30").get_json()
+    assert job["status"] == "succeeded" and job["result"]["summary"]
+    uncut = FakeModel(n_ctx=512)
+    create_app({"SETTINGS": load_settings(data_dir=tmp_path / "fresh"), "MODEL": uncut}).test_client().post(
+        "/generate-summary", json={"text": _long_text()})
+    assert len(resumed_model.calls) == len(uncut.calls) - 1
+    resumed.extensions["jobs"].stop()
+
+
+def test_new_work_is_queued_not_started_during_shutdown(tmp_path):
+    app = create_app({"SETTINGS": load_settings(data_dir=tmp_path), "MODEL": FakeModel()})
+    begin_shutdown(app)
+    response = app.test_client().post("/generate-summary", json={"text": SAMPLE_TEXT})
+    assert response.status_code == 202
+    time.sleep(1.0)
+    assert app.extensions["jobs"].store.get(response.get_json()["job_id"]).status == "queued"
+
+
+@pytest.mark.model
+def test_gunicorn_sigterm_puts_the_job_back_and_the_next_start_finishes_it(tmp_path):
+    data_dir = tmp_path / "data"
+    env = server_env(DATA_DIR=str(data_dir), N_CTX="512", SHUTDOWN_GRACE_S="0")
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"]
+    port = free_port()
+    server = ServerProcess(command, port, {**env, "PORT": str(port)}, tmp_path / "first.log")
+    text = "\n\n".join(SAMPLE_TEXT.replace("lighthouse", f"lighthouse {n}") for n in range(3))
+    answers: list = []
+    try:
+        server.wait_until_healthy()
+        waiting = threading.Thread(target=lambda: answers.append(requests.post(
+            f"{server.url}/generate-summary", json={"text": text, "length": "short"}, timeout=120)))
+        waiting.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            jobs = requests.get(f"{server.url}/jobs?limit=1", timeout=10).json()["jobs"]
+            if jobs and jobs[0]["status"] == "running" and jobs[0]["progress"]["done"] >= 1:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the job never got going")
+        job_id = jobs[0]["job_id"]
+        stopped_at = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        waiting.join(timeout=30)
+        assert answers and answers[0].status_code == 202, answers  # the client keeps a handle on its work
+        assert answers[0].json()["job_id"] == job_id
+        assert server.process.wait(timeout=30) == 0
+        assert time.monotonic() - stopped_at < 20
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log()
+    with sqlite3.connect(data_dir / "jobs.sqlite3") as db:
+        status, saved = db.execute(
+            "SELECT status, (SELECT COUNT(*) FROM checkpoints WHERE job_id = ?) FROM jobs WHERE id = ?",
+            (job_id, job_id),
+        ).fetchone()
+    assert status == "queued" and saved >= 1
+
+    port = free_port()
+    restarted = ServerProcess(command, port, {**env, "PORT": str(port)}, tmp_path / "second.log")
+    try:
+        restarted.wait_until_healthy()
+        job = requests.get(f"{restarted.url}/jobs/{job_id}?wait=60", timeout=90).json()
+        for _ in range(3):
+            if job["status"] not in ("queued", "running"):
+                break
+            job = requests.get(f"{restarted.url}/jobs/{job_id}?wait=60", timeout=90).json()
+        assert job["status"] == "succeeded", job
+        assert job["result"]["strategy"] == "hierarchical"
+    finally:
+        restarted.stop()
+
+
+def test_event_streams_end_when_shutdown_begins(tmp_path):
+    app, _, answer, job_id = _start_slow_job(tmp_path, grace_s=0, seconds_per_token=0.2)
+    stream = app.test_client().get(f"/jobs/{job_id}/events", buffered=False)
+    threading.Timer(0.5, begin_shutdown, args=(app,)).start()
+    started = time.monotonic()
+    body = b"".join(stream.response).decode()
+    assert time.monotonic() - started < 5
+    assert "event: progress" in body and "event: result" not in body
+    answer.result(timeout=10)
+    finish_shutdown(app)
