@@ -130,7 +130,8 @@ def _short_request(url: str, text: str, number: int):
 def _mix_requests(url: str, count: int) -> list:
     """PDF uploads and longer texts, round robin."""
     pdfs = [(ROOT / "samples" / "lighthouses.pdf", None)]
-    for name, pages in (("multipage.pdf", None), ("c03-29.pdf", None), ("reportlab-userguide.pdf", "5-7")):
+    shared = (("multipage.pdf", None), ("reportlab-userguide.pdf", "5-7"), ("reportlab-userguide.pdf", "40-41"))
+    for name, pages in shared:
         if (SHARED_PDFS / name).exists():
             pdfs.append((SHARED_PDFS / name, pages))
     long_text = (ROOT / "samples" / "lighthouses.txt").read_text(encoding="utf-8")

@@ -109,7 +109,7 @@ def read_request(schema):
                 raise invalid_request("send either a file or a text, not both")
             name = PurePath(upload.filename or "upload").name
             document = _read_file(upload.read(), name, upload.mimetype or "", form)
-        unknown = [name for name in FILE_ONLY_FIELDS if name in form]
+        unknown = [name for name in FILE_ONLY_FIELDS if form.get(name)]  # empty fields count as absent
         if unknown:
             raise invalid_request(f"'{unknown[0]}' applies only to an uploaded PDF file")
         options = parse(schema, form, strict=False, with_file=document is not None)

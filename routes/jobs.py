@@ -33,14 +33,14 @@ def _job_or_404(job_id: str) -> Job:
     return job
 
 
-def _number(name: str, default: float, low: float, high: float) -> float:
+def _number(name: str, default: float, low: float, high: float, whole: bool = False) -> float:
     raw = request.args.get(name)
     if raw is None:
         return default
     try:
-        value = float(raw)
+        value = int(raw) if whole else float(raw)
     except ValueError:
-        raise invalid_request(f"'{name}' must be a number") from None
+        raise invalid_request(f"'{name}' must be a {'whole ' if whole else ''}number") from None
     if not low <= value <= high:
         raise invalid_request(f"'{name}' must be between {low:g} and {high:g}")
     return value
@@ -49,8 +49,8 @@ def _number(name: str, default: float, low: float, high: float) -> float:
 @bp.get("/jobs")
 def list_jobs():
     """Recent jobs, newest first, paged with ?limit= and ?offset=."""
-    limit = int(_number("limit", 20, 1, 200))
-    offset = int(_number("offset", 0, 0, 10**9))
+    limit = int(_number("limit", 20, 1, 200, whole=True))
+    offset = int(_number("offset", 0, 0, 10**9, whole=True))
     jobs = get_jobs().store.list(limit=limit, offset=offset)
     body = {"jobs": [job_json(job) for job in jobs], "limit": limit, "offset": offset}
     if len(jobs) == limit:

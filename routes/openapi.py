@@ -124,10 +124,12 @@ def _request_schemas(settings: Settings, components: dict[str, Any]) -> None:
             "type": "object",
             "description": "The same options as the JSON body, as form fields, with a file (or a `text` field).",
             "properties": {**file_fields, **fields},
-            # A file, or a text without the PDF-only fields (even empty ones).
+            # A file, or a text without the PDF-only fields (empty ones count as absent).
             "oneOf": [
                 {"required": ["file"]},
-                {"required": ["text"], "not": {"anyOf": [{"required": ["pages"]}, {"required": ["password"]}]}},
+                {"required": ["text"], "not": {"anyOf": [
+                    {"required": [name], "properties": {name: {"minLength": 1}}} for name in ("pages", "password")
+                ]}},
             ],
         }
 

@@ -96,6 +96,14 @@ class ServerProcess:
             time.sleep(0.2)
         raise AssertionError(f"server not healthy in {timeout}s:\n{self.log()}")
 
+    def finished_job(self, job_id: str, timeout: float = 240) -> dict:
+        """Long-poll a job until it has ended; return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = requests.get(f"{self.url}/jobs/{job_id}?wait=60", timeout=90).json()
+            if job["status"] not in ("queued", "running") or time.monotonic() > deadline:
+                return job
+
     def log(self) -> str:
         """What the server printed so far."""
         if not self._log.closed:

@@ -161,3 +161,4 @@ def test_listing_is_newest_first_and_paged():
     assert [job["job_id"] for job in client.get(page["next"]).get_json()["jobs"]] == [ids[0]]
     assert client.get("/jobs/unknown-id").status_code == 404
     assert client.get("/jobs?limit=0").status_code == 400
+    assert client.get("/jobs?offset=0.5").get_json()["error"]["message"] == "'offset' must be a whole number"

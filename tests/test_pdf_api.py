@@ -165,6 +165,13 @@ def test_form_without_a_file_or_with_text(client):
     response = client.post("/generate-summary", data={"text": "A short text about a tower."},
                            content_type="multipart/form-data")
     assert response.status_code == 200
+    # An HTML form sends its empty fields too: an empty page range or password is no range or password.
+    response = client.post("/generate-summary", data={"text": "A tower stands.", "pages": "", "password": ""},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200
+    response = client.post("/generate-summary", data={"text": "A tower stands.", "pages": "1"},
+                           content_type="multipart/form-data")
+    assert _error(response)[1:] == ("invalid_request", "'pages' applies only to an uploaded PDF file")
 
 
 def test_pdf_only_fields_rejected_for_json(client):

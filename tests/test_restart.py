@@ -61,11 +61,7 @@ def test_job_survives_sigkill_and_restart(tmp_path):
     restarted = ServerProcess([sys.executable, "api.py", "--port", str(port)], port, env, tmp_path / "second.log")
     try:
         restarted.wait_until_healthy()
-        job = requests.get(f"{restarted.url}/jobs/{job_id}?wait=60", timeout=90).json()
-        for _ in range(3):
-            if job["status"] not in ("queued", "running"):
-                break
-            job = requests.get(f"{restarted.url}/jobs/{job_id}?wait=60", timeout=90).json()
+        job = restarted.finished_job(job_id)
         assert job["status"] == "succeeded", job
         assert job["result"]["summary"] and job["result"]["strategy"] == "hierarchical"
         assert "requeued 1 job" in restarted.log()

@@ -125,11 +125,7 @@ def test_gunicorn_sigterm_puts_the_job_back_and_the_next_start_finishes_it(tmp_p
     restarted = ServerProcess(command, port, {**env, "PORT": str(port)}, tmp_path / "second.log")
     try:
         restarted.wait_until_healthy()
-        job = requests.get(f"{restarted.url}/jobs/{job_id}?wait=60", timeout=90).json()
-        for _ in range(3):
-            if job["status"] not in ("queued", "running"):
-                break
-            job = requests.get(f"{restarted.url}/jobs/{job_id}?wait=60", timeout=90).json()
+        job = restarted.finished_job(job_id)
         assert job["status"] == "succeeded", job
         assert job["result"]["strategy"] == "hierarchical"
     finally:

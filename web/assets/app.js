@@ -334,7 +334,7 @@ async function cancelJob() {
   $("progress-text").textContent = "Cancelling…";
   try {
     const job = await (await api(state.job.status_url, { method: "DELETE" })).json();
-    if (job.status === "running") $("progress-text").textContent = "Stopping after the current chunk…";
+    if (job.status === "running") $("progress-text").textContent = "Stopping…";
   } catch (error) {
     state.cancelling = false;
     $("cancel").disabled = false;
@@ -400,7 +400,7 @@ function showProgress(progress) {
   if (total > 1) text += ` — chunk ${Math.min(done + 1, total)} of ${total}`;
   if (total > 0 && done > 0) bar.value = Math.round((100 * done) / total);
   else bar.removeAttribute("value");
-  if (state.cancelling) text += ". Stopping after this chunk…";
+  if (state.cancelling) text += ". Stopping…";
   $("progress-text").textContent = text;
 }
 
