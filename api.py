@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the shutdown short
         log.info("shutting down: the running job may finish its model call for up to %g s",
                  settings.shutdown_grace_s)
         resources.begin_shutdown(app)

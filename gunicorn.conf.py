@@ -30,8 +30,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 preload_app = False
 # gthread workers send heartbeats from their main loop, so this bounds a hung worker, not a long summary.
 timeout = 120
-# Room for the running model call's SHUTDOWN_GRACE_S and for in-flight requests to answer.
-graceful_timeout = int(_settings.shutdown_grace_s) + 20
+# Room for the running model call's SHUTDOWN_GRACE_S, for a prompt llama.cpp is still reading (only generation
+# can be cut short) and for in-flight requests to answer.
+graceful_timeout = int(_settings.shutdown_grace_s) + 60
 keepalive = 5
 accesslog = None  # the app logs one line per request itself
 errorlog = "-"
@@ -46,10 +47,13 @@ def post_worker_init(worker):
     gunicorn_handler = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum, frame):
-        begin_shutdown(worker.wsgi)
-        gunicorn_handler(signum, frame)
+        try:
+            begin_shutdown(worker.wsgi)
+        finally:
+            gunicorn_handler(signum, frame)
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    signal.siginterrupt(signal.SIGTERM, False)  # as gunicorn set it: system calls resume after the handler
 
 
 def worker_exit(server, worker):

@@ -82,7 +82,9 @@ class Settings(BaseSettings):
     # Server
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
     api_key: SecretStr | None = Field(
-        None, description="When set (one key or a comma-separated list), every endpoint but /health needs one."
+        None,
+        description="When set (one key or a comma-separated list), every API endpoint needs one (not /health, "
+        "the page, the docs).",
     )
     port: int = Field(5000, ge=1, le=65535, description="Port to listen on.")
     max_upload_mb: float = Field(50.0, gt=0, le=4096, description="Largest upload (request body) accepted, in MB.")

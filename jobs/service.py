@@ -13,6 +13,7 @@ from jobs.store import CANCELLED, FAILED, Job, JobStore
 
 log = logging.getLogger(__name__)
 CANCEL_CHECK_S = 0.25
+RECOVERY_CHECK_S = 30.0
 
 Execute = Callable[[Job, "JobControl"], dict]
 DescribeError = Callable[[Exception, Job], dict]
@@ -62,6 +63,7 @@ class JobService:
         self._interrupt_at = float("inf")
         self._thread: threading.Thread | None = None
         self._last_purge = 0.0
+        self._last_recovery = time.monotonic()
 
     def start(self) -> None:
         """Requeue jobs a crash left running, then start the worker thread."""
@@ -79,7 +81,7 @@ class JobService:
     def begin_shutdown(self, grace_s: float = 0.0) -> None:
         """Stop taking jobs. The running job may finish its current model call within grace_s; after that
         the call is cut short. An unfinished job goes back in the queue and resumes from its checkpoints."""
-        self._interrupt_at = time.monotonic() + grace_s
+        self._interrupt_at = min(self._interrupt_at, time.monotonic() + grace_s)  # called again: never later
         self._stop.set()
         self.notify()
 
@@ -153,13 +155,20 @@ class JobService:
             else:
                 self.store.fail(job.id, self._describe_error(error, job), FAILED)
             return
-        self.store.succeed(job.id, result)
+        if not self.store.succeed(job.id, result):
+            log.warning("job %s was taken over by another worker; this result is dropped", job.id)
 
     def _cancel_requested(self, job_id: str) -> bool:
         current = self.store.get(job_id)
         return current is not None and current.cancel_requested
 
     def _purge_now_and_then(self) -> None:
+        if time.monotonic() - self._last_recovery > RECOVERY_CHECK_S:
+            # A worker killed after its grace (or a crash) leaves its job running; pick it up again.
+            self._last_recovery = time.monotonic()
+            requeued = self.store.requeue_interrupted()
+            if requeued:
+                log.info("requeued %d job(s) whose worker is gone", requeued)
         if time.monotonic() - self._last_purge > 600:
             self._last_purge = time.monotonic()
             purged = self.store.purge(self._ttl_s)

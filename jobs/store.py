@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -72,16 +74,16 @@ class JobStore(ABC):
         """Record how far a running job has come."""
 
     @abstractmethod
-    def succeed(self, job_id: str, result: dict) -> None:
-        """Store the result; the input is dropped."""
+    def succeed(self, job_id: str, result: dict) -> bool:
+        """Store the result of a job this store claimed; False (nothing stored) if another worker has it now."""
 
     @abstractmethod
-    def fail(self, job_id: str, error: dict, status: str = FAILED) -> None:
-        """Store the error (or mark cancelled); the input is dropped."""
+    def fail(self, job_id: str, error: dict, status: str = FAILED) -> bool:
+        """Store the error (or mark cancelled) of a job this store claimed; False as for succeed."""
 
     @abstractmethod
     def cancel(self, job_id: str) -> Job | None:
-        """Cancel: a queued job ends now, a running one is asked to stop at its next chunk boundary."""
+        """Cancel: a queued job ends now, a running one is asked to stop (checked between tokens and calls)."""
 
     @abstractmethod
     def release(self, job_id: str) -> None:
@@ -89,7 +91,8 @@ class JobStore(ABC):
 
     @abstractmethod
     def requeue_interrupted(self) -> int:
-        """Put jobs left running by a crash back in the queue; returns how many."""
+        """Put jobs whose worker is gone (a crash, a kill) back in the queue, or end them if they were being
+        cancelled; returns how many were requeued. Jobs that a live worker runs are left alone."""
 
     @abstractmethod
     def cached_result(self, request_key: str, max_age_s: float) -> Job | None:
@@ -133,7 +136,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     started_at REAL,
     finished_at REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_request ON jobs (request_key, status, finished_at);
@@ -158,6 +162,30 @@ class SqliteJobStore(JobStore):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "owner" not in columns:  # a database made before jobs had owners
+            self._db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT")
+        # Who runs a claimed job: this host, this process, this store (a process may open the file again).
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def _owner_gone(self, owner: str | None) -> bool:
+        """Whether the store that claimed a job can no longer be running it."""
+        if owner is None:
+            return True
+        host, _, rest = owner.partition(":")
+        pid_text, _, _token = rest.partition(":")
+        if host != socket.gethostname() or not pid_text.isdigit():
+            return False  # another machine's worker: it cannot be checked from here
+        pid = int(pid_text)
+        if pid == os.getpid():
+            return owner != self.owner  # an earlier store of this process (its worker is gone)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def close(self) -> None:
         """Close the database."""
@@ -213,8 +241,8 @@ class SqliteJobStore(JobStore):
             if row is None:
                 return None
             db.execute(
-                "UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1 WHERE id = ?",
-                (RUNNING, time.time(), row["id"]),
+                "UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1, owner = ? WHERE id = ?",
+                (RUNNING, time.time(), self.owner, row["id"]),
             )
             return db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
 
@@ -236,22 +264,26 @@ class SqliteJobStore(JobStore):
         with self._lock:
             self._db.execute("UPDATE jobs SET progress = ? WHERE id = ?", (progress, job_id))
 
-    def _finish(self, job_id: str, status: str, column: str, value: dict) -> None:
-        # column is "result" or "error", chosen by our own code, never by a request
+    def _finish(self, job_id: str, status: str, column: str, value: dict) -> bool:
+        # column is "result" or "error", chosen by our own code, never by a request. Only the store that
+        # claimed the job may end it: a job taken over after a restart is not overwritten.
         def finish(db):
-            db.execute(
-                f"UPDATE jobs SET status = ?, {column} = ?, finished_at = ?, input = NULL WHERE id = ?",
-                (status, json.dumps(value), time.time(), job_id),
-            )
-            db.execute("DELETE FROM checkpoints WHERE job_id = ?", (job_id,))
+            updated = db.execute(
+                f"UPDATE jobs SET status = ?, {column} = ?, finished_at = ?, input = NULL"
+                " WHERE id = ? AND status = ? AND owner = ?",
+                (status, json.dumps(value), time.time(), job_id, RUNNING, self.owner),
+            ).rowcount
+            if updated:
+                db.execute("DELETE FROM checkpoints WHERE job_id = ?", (job_id,))
+            return bool(updated)
 
-        self._transaction(finish)
+        return self._transaction(finish)
 
     def succeed(self, job_id, result):
-        self._finish(job_id, SUCCEEDED, "result", result)
+        return self._finish(job_id, SUCCEEDED, "result", result)
 
     def fail(self, job_id, error, status=FAILED):
-        self._finish(job_id, status, "error", error)
+        return self._finish(job_id, status, "error", error)
 
     def cancel(self, job_id):
         def cancel(db):
@@ -272,16 +304,31 @@ class SqliteJobStore(JobStore):
 
     def release(self, job_id):
         def release(db):
-            db.execute("UPDATE jobs SET status = ?, started_at = NULL WHERE id = ? AND status = ?",
-                       (QUEUED, job_id, RUNNING))
+            db.execute(
+                "UPDATE jobs SET status = ?, started_at = NULL, owner = NULL WHERE id = ? AND status = ? AND owner = ?",
+                (QUEUED, job_id, RUNNING, self.owner),
+            )
 
         self._transaction(release)
 
     def requeue_interrupted(self):
         def requeue(db):
-            return db.execute(
-                "UPDATE jobs SET status = ?, cancel_requested = 0 WHERE status = ?", (QUEUED, RUNNING)
-            ).rowcount
+            orphans = [
+                row for row in db.execute("SELECT id, owner, cancel_requested FROM jobs WHERE status = ?", (RUNNING,))
+                if self._owner_gone(row["owner"])
+            ]
+            error = json.dumps({"code": "cancelled", "message": "the job was cancelled"})
+            for row in orphans:
+                if row["cancel_requested"]:  # cancelled before its worker died: it stays cancelled
+                    db.execute(
+                        "UPDATE jobs SET status = ?, error = ?, finished_at = ?, input = NULL WHERE id = ?",
+                        (CANCELLED, error, time.time(), row["id"]),
+                    )
+                    db.execute("DELETE FROM checkpoints WHERE job_id = ?", (row["id"],))
+                else:
+                    db.execute("UPDATE jobs SET status = ?, started_at = NULL, owner = NULL WHERE id = ?",
+                               (QUEUED, row["id"]))
+            return sum(1 for row in orphans if not row["cancel_requested"])
 
         return self._transaction(requeue)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ class LlamaCppModel(Model):
             raise ContextOverflowError(
                 f"prompt of {len(tokens)} tokens plus {params.max_tokens} output tokens exceeds n_ctx={self.n_ctx}"
             )
-        interrupted = None if params.should_stop is None else _Interrupt(params.should_stop)
+        watch = _TokenWatch(params.should_stop)
         with self._lock:
             result = self._llama.create_completion(
                 prompt=tokens,
@@ -141,17 +142,19 @@ class LlamaCppModel(Model):
                 repeat_penalty=params.repeat_penalty,
                 seed=params.seed if params.seed >= 0 else None,
                 stop=stop,
-                stopping_criteria=None if interrupted is None else llama_cpp.StoppingCriteriaList([interrupted]),
+                stopping_criteria=llama_cpp.StoppingCriteriaList([watch]),
             )
+        finished = time.monotonic()
         choice = result["choices"][0]
         usage = result["usage"]
         return Completion(
             text=choice["text"],
             prompt_tokens=usage["prompt_tokens"],
             completion_tokens=usage["completion_tokens"],
-            finish_reason="interrupted" if interrupted and interrupted.fired else (
+            finish_reason="interrupted" if watch.fired else (
                 "length" if choice["finish_reason"] == "length" else "stop"
             ),
+            generation_seconds=None if watch.first_token_at is None else finished - watch.first_token_at,
         )
 
     def close(self) -> None:
@@ -159,13 +162,18 @@ class LlamaCppModel(Model):
             self._llama.close()
 
 
-class _Interrupt:
-    """A llama.cpp stopping criterion asking should_stop between tokens; remembers whether it fired."""
+class _TokenWatch:
+    """A llama.cpp stopping criterion, called after every generated token: notes when the first one came (for
+    the generation speed) and asks should_stop; remembers whether it stopped the call."""
 
     def __init__(self, should_stop):
         self._should_stop = should_stop
+        self.first_token_at: float | None = None
         self.fired = False
 
     def __call__(self, _tokens, _logits) -> bool:
-        self.fired = self.fired or bool(self._should_stop())
+        if self.first_token_at is None:
+            self.first_token_at = time.monotonic()
+        if self._should_stop is not None:
+            self.fired = self.fired or bool(self._should_stop())
         return self.fired

@@ -36,6 +36,8 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: Literal["stop", "length", "interrupted"]
+    # Seconds from the first generated token to the last (prompt reading excluded), when the model knows.
+    generation_seconds: float | None = None
 
 
 @dataclass(frozen=True)

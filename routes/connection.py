@@ -19,9 +19,11 @@ def client_disconnected() -> bool:
     if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket) or sock.fileno() < 0:
         return False
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
+        poller = select.poll()  # not select(): it fails on descriptors above 1023
+        poller.register(sock, select.POLLIN | select.POLLHUP)
+        events = poller.poll(0)
         # Readable with nothing to read means the peer closed; data means a pipelined next request.
-        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        return bool(events) and sock.recv(1, socket.MSG_PEEK) == b""
     except (BlockingIOError, InterruptedError, ValueError):
         return False
     except OSError:  # reset by the peer

@@ -71,7 +71,7 @@ def get_job(job_id: str):
 
 @bp.delete("/jobs/<job_id>")
 def cancel_job(job_id: str):
-    """Cancel: a queued job never runs; a running one stops at its next chunk boundary."""
+    """Cancel: a queued job never runs; a running one stops at its next generated token."""
     _job_or_404(job_id)
     jobs = get_jobs()
     job = jobs.store.cancel(job_id)

@@ -14,6 +14,7 @@ from llm.model import Completion
 
 bp = Blueprint("metrics", __name__)
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 _SPEED_BUCKETS = (1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000)
 
@@ -71,7 +72,11 @@ class Metrics:
         self.prompt_tokens.inc(completion.prompt_tokens)
         self.completion_tokens.inc(completion.completion_tokens)
         self.model_call_seconds.observe(seconds)
-        if seconds > 0 and completion.completion_tokens:
+        # Generation speed: tokens after the first over the time they took (reading the prompt is not generating).
+        # A model that cannot tell (the test fake) is measured over the whole call.
+        if completion.generation_seconds and completion.completion_tokens > 1:
+            self.tokens_per_second.observe((completion.completion_tokens - 1) / completion.generation_seconds)
+        elif completion.generation_seconds is None and seconds > 0 and completion.completion_tokens:
             self.tokens_per_second.observe(completion.completion_tokens / seconds)
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
@@ -93,7 +98,8 @@ def init_app(app: Flask, metrics: Metrics) -> None:
         # The route pattern, not the path: one series per endpoint however many job ids there are.
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
         elapsed = time.monotonic() - g.get("metrics_started", time.monotonic())
-        metrics.observe_request(endpoint, request.method, response.status_code, elapsed)
+        method = request.method if request.method in _METHODS else "other"  # a client must not mint series
+        metrics.observe_request(endpoint, method, response.status_code, elapsed)
         return response
 
 

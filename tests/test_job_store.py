@@ -1,5 +1,7 @@
 """The SQLite job store: FIFO claims, queue limit, cancel in both states, restart, cache, purge, checkpoints."""
 
+import socket
+import subprocess
 import threading
 import time
 
@@ -100,3 +102,51 @@ def test_concurrent_claims_never_hand_out_a_job_twice(store):
     for thread in threads:
         thread.join()
     assert len(claimed) == 40 == len(set(claimed))
+
+
+def test_a_job_another_live_process_runs_is_left_alone_and_a_dead_ones_is_taken_back(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    store = SqliteJobStore(path)
+    live = store.create("summary", {}, b"one")
+    dead = store.create("summary", {}, b"two")
+    store.claim_next(), store.claim_next()
+    with store._lock:
+        store._db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{socket.gethostname()}:1:parent", live.id))
+        store._db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{socket.gethostname()}:{_dead_pid()}:x",
+                                                                      dead.id))
+    assert SqliteJobStore(path).requeue_interrupted() == 1  # pid 1 is alive: a reload's old worker, say
+    assert store.get(live.id).status == "running" and store.get(dead.id).status == "queued"
+
+
+def test_only_the_claiming_store_finishes_or_releases_a_job(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    first = SqliteJobStore(path)
+    job = first.create("summary", {}, b"text")
+    first.claim_next()
+    second = SqliteJobStore(path)  # e.g. the worker that started after the first one was thought dead
+    assert second.requeue_interrupted() == 1
+    second.claim_next()
+    first.release(job.id)
+    assert first.succeed(job.id, {"summary": "late"}) is False
+    assert second.get(job.id).status == "running"
+    assert second.succeed(job.id, {"summary": "mine"}) is True
+    assert second.get(job.id).result == {"summary": "mine"}
+
+
+def test_a_cancel_asked_before_a_crash_is_kept(tmp_path):
+    path = tmp_path / "jobs.sqlite3"
+    store = SqliteJobStore(path)
+    job = store.create("summary", {}, b"text")
+    store.claim_next()
+    store.cancel(job.id)  # asked to stop; the process dies before it notices
+    store.close()
+    reopened = SqliteJobStore(path)
+    assert reopened.requeue_interrupted() == 0
+    assert reopened.get(job.id).status == "cancelled"
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

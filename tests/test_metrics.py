@@ -43,6 +43,13 @@ def test_requests_are_counted_by_route_pattern_method_and_status(client):
     assert samples["docservice_http_request_duration_seconds_count", (("endpoint", "/jobs/<job_id>"),)] == 2
 
 
+def test_odd_methods_share_one_series(client):
+    for method in ("FOOBAR", "BREW", "PROPFIND"):
+        client.open("/jobs", method=method)
+    series = [dict(labels) for name, labels in _scrape(client) if name == "docservice_http_requests_total"]
+    assert series == [{"endpoint": "unmatched", "method": "other", "status": "405"}]
+
+
 def test_tokens_and_generation_speed_match_the_answers(client, fake_model):
     first = client.post("/generate-summary", json={"text": SAMPLE_TEXT, "length": "short"}).get_json()
     second = client.post("/generate-points", json={"text": SAMPLE_TEXT, "count": 3}).get_json()

@@ -2,7 +2,9 @@
 the queue with its checkpoints, and answer waiting requests with their job."""
 
 import signal
+import socket
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -13,7 +15,11 @@ import pytest
 import requests
 
 from api import create_app
+from jobs import service
+from jobs.store import SqliteJobStore
+from llm import blocks_from_text
 from routes.resources import begin_shutdown, finish_shutdown
+from routes.tasks import encode_document
 from settings import load_settings
 from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, server_env
 from tests.fakes import FakeModel
@@ -142,3 +148,20 @@ def test_event_streams_end_when_shutdown_begins(tmp_path):
     assert "event: progress" in body and "event: result" not in body
     answer.result(timeout=10)
     finish_shutdown(app)
+
+
+def test_a_live_worker_takes_back_the_job_of_a_worker_that_died(tmp_path, monkeypatch):
+    monkeypatch.setattr(service, "RECOVERY_CHECK_S", 0.2)
+    app = create_app({"SETTINGS": load_settings(data_dir=tmp_path), "MODEL": FakeModel()})
+    dead_worker = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    document = encode_document(blocks_from_text("A tower stands on the rock. Ships see its light."), None, [])
+    job_id = dead_worker.create("summary", {"length": "short"}, document).id
+    dead_worker.claim_next()
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    dead_worker.owner = f"{socket.gethostname()}:{ended.pid}:gone"
+    with dead_worker._lock:
+        dead_worker._db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (dead_worker.owner, job_id))
+    job = app.test_client().get(f"/jobs/{job_id}?wait=10").get_json()
+    assert job["status"] == "succeeded" and job["result"]["summary"]
+    app.extensions["jobs"].stop()

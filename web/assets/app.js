@@ -4,7 +4,10 @@
 
 const KEY_STORAGE = "llm-doc-service.api-key";
 const POLL_WAIT_S = 2;
-const RECONNECT_TRIES = 5;
+const MIN_POLL_MS = 1000;
+const MAX_RETRY_MS = 10000;
+// Answers that mean "the server is away for now", not "the request is wrong".
+const AWAY = new Set(["network", "http_502", "http_503", "http_504"]);
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 const PAGES_PATTERN = /^\s*\d+\s*(-\s*\d+\s*)?(,\s*\d+\s*(-\s*\d+\s*)?)*$/;
 
@@ -243,17 +246,24 @@ async function streamEvents(statusUrl) {
   }
 }
 
-// Long-polling, for when the event stream breaks off (a proxy that buffers, a restarted server).
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Long-polling, for when the event stream breaks off (a proxy that buffers, a restarted server). A server that
+// is away (no answer, or a proxy's 502/503/504 while it restarts) is asked again, less and less often: the job
+// is safe in its queue and resumes when the server is back. Cancel stays available meanwhile.
 async function pollJob(statusUrl) {
   for (let attempt = 1; ; attempt += 1) {
+    const started = Date.now();
     try {
       const job = await (await api(`${statusUrl}?wait=${POLL_WAIT_S}`)).json();
       showProgress({ status: job.status, ...job.progress });
+      // A stopping server answers at once: never ask more than once a second.
+      if (!FINISHED.has(job.status)) await sleep(Math.max(0, MIN_POLL_MS - (Date.now() - started)));
       return job;
     } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== "network" || attempt >= RECONNECT_TRIES) throw error;
+      if (!(error instanceof ApiError) || !AWAY.has(error.code)) throw error;
       $("progress-text").textContent = "Lost contact with the service; trying again…";
-      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+      await sleep(Math.min(1000 * attempt, MAX_RETRY_MS));
     }
   }
 }
@@ -264,7 +274,7 @@ async function followJob(statusUrl) {
     job = await streamEvents(statusUrl);
   } catch (error) {
     // An API error (401, 404) stands; a stream that broke off (network, a restarted server) is followed by polling.
-    if (error instanceof ApiError && error.code !== "network") throw error;
+    if (error instanceof ApiError && !AWAY.has(error.code)) throw error;
   }
   while (!job || !FINISHED.has(job.status)) job = await pollJob(statusUrl);
   return job;
