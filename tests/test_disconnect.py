@@ -1,10 +1,12 @@
 """A synchronous client that hangs up stops costing model time; cancellation reaches into a running call.
 
-These run a real HTTP server (werkzeug, in a thread) so that a real socket closes; the model is the fake.
+These run a real HTTP server so that a real socket closes: werkzeug in a thread on the fake model, and
+gunicorn with the bundled model.
 """
 
 import json
 import socket
+import sys
 import threading
 import time
 
@@ -14,6 +16,7 @@ from werkzeug.serving import make_server
 
 from api import create_app
 from settings import load_settings
+from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, server_env
 from tests.fakes import FakeModel
 
 
@@ -102,3 +105,27 @@ def test_cancelling_stops_a_running_call_between_tokens(serve):
     job = requests.get(f"{url}/jobs/{job_id}?wait=10", timeout=20).json()
     assert job["status"] == "cancelled"
     assert time.monotonic() - started < 3
+
+
+@pytest.mark.model
+def test_gunicorn_cancels_the_job_of_a_client_that_hangs_up(tmp_path):
+    port = free_port()
+    server = ServerProcess(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"],
+        port, server_env(PORT=str(port), N_CTX="512"), tmp_path / "gunicorn.log",
+    )
+    text = "\n\n".join(SAMPLE_TEXT.replace("lighthouse", f"lighthouse {n}") for n in range(3))
+    try:
+        server.wait_until_healthy()
+        sock = _send_and_keep_open(server.url, "/generate-summary", {"text": text, "length": "short"})
+        job = _wait_for(lambda: _newest_job(server.url).get("status") == "running" and _newest_job(server.url),
+                        60, "job running")
+        sock.close()
+        cancelled = _wait_for(
+            lambda: (now := requests.get(f"{server.url}/jobs/{job['job_id']}", timeout=10).json())["status"]
+            == "cancelled" and now, 10, "job cancelled after the client hung up",
+        )
+        assert cancelled["error"]["code"] == "cancelled"
+        assert "client of job" in server.log() and "disconnected: job cancelled" in server.log()
+    finally:
+        server.stop()
