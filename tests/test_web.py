@@ -184,6 +184,11 @@ def _job(page, server) -> dict:
     return response.json()
 
 
+def _seconds(clock: str) -> int:
+    minutes, seconds = clock.strip().split(":")[-2:]
+    return int(minutes) * 60 + int(seconds)
+
+
 def _squash(text: str) -> str:
     return " ".join(text.split())
 
@@ -345,7 +350,7 @@ def test_protected_pdf_asks_for_its_password(page):
 
 
 @pytest.mark.model
-def test_cancel_from_the_keyboard(page, server):
+def test_a_reload_picks_the_job_up_again_then_cancel_from_the_keyboard(page, server):
     text = "\n\n".join(SAMPLE_TEXT.replace("lighthouse", f"beacon {n}") for n in range(3)) + f" {time.time()}"
     _paste(page, text)
     page.focus("#text")
@@ -354,6 +359,15 @@ def test_cancel_from_the_keyboard(page, server):
     expect(page.locator("#progress-text")).to_have_text(re.compile(r"chunk \d+ of \d+$"))
     assert page.evaluate("document.activeElement.id") == "cancel"  # focus moves to Cancel when the job starts
     _screenshot(page, "web-progress.png")
+    job_id = page.inner_text("#job-id")
+    page.wait_for_timeout(1500)
+    elapsed_before = _seconds(page.inner_text("#elapsed"))
+    assert elapsed_before >= 1
+    page.reload()
+    expect(page.locator("#job-id")).to_have_text(job_id)
+    expect(page.locator("#progress-text")).to_have_text(re.compile(r"chunk \d+ of \d+$"))
+    assert _seconds(page.inner_text("#elapsed")) >= elapsed_before  # the clock counts from the job's start
+    assert page.evaluate("document.activeElement.id") == "cancel"
     page.keyboard.press("Enter")
     expect(page.locator("#message-text")).to_have_text(re.compile(r"^Cancelled after \d+:\d\d\.$"))
     assert page.is_hidden("#result") and page.is_hidden("#progress-panel")

@@ -3,6 +3,8 @@
 "use strict";
 
 const KEY_STORAGE = "llm-doc-service.api-key";
+// The job this tab follows, so that a reload (or a tab restored by the browser) picks it up again.
+const JOB_STORAGE = "llm-doc-service.job";
 const POLL_WAIT_S = 2;
 const MIN_POLL_MS = 1000;
 const MAX_RETRY_MS = 10000;
@@ -305,6 +307,7 @@ async function run(request) {
     let job;
     if (response.status === 202) {
       state.job = answer;
+      rememberJob(request, answer);
       $("job-id").textContent = answer.job_id;
       $("progress-text").textContent = "Waiting in the queue…";
       if (state.cancelling) await cancelJob(); // Cancel was pressed while the document was on its way
@@ -313,6 +316,42 @@ async function run(request) {
       job = { status: "succeeded", result: answer };
     }
     showOutcome(request, job);
+  } catch (error) {
+    showFailure(error);
+  } finally {
+    endProgress();
+  }
+}
+
+function rememberJob(request, job) {
+  const { task, length, count, pages } = request;
+  const saved = { task, length, count, pages, name: sourceName(request), startedAt: state.startedAt, job };
+  sessionStorage.setItem(JOB_STORAGE, JSON.stringify(saved));
+}
+
+function savedJob() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(JOB_STORAGE) || "null");
+    return saved && saved.job && typeof saved.job.status_url === "string" ? saved : null;
+  } catch {
+    return null;
+  }
+}
+
+// After a reload: follow the job this tab had started (the file itself is gone, so cited pages show as numbers).
+async function resumeJob() {
+  const saved = savedJob();
+  if (!saved) return;
+  const request = { task: saved.task, length: saved.length, count: saved.count, pages: saved.pages,
+                    name: saved.name, file: null };
+  beginProgress(request);
+  state.startedAt = saved.startedAt || Date.now();
+  tick();
+  state.job = saved.job;
+  $("job-id").textContent = saved.job.job_id;
+  $("progress-text").textContent = "Picking up your job again…";
+  try {
+    showOutcome(request, await followJob(saved.job.status_url));
   } catch (error) {
     showFailure(error);
   } finally {
@@ -371,6 +410,7 @@ function beginProgress(request) {
 }
 
 function endProgress() {
+  sessionStorage.removeItem(JOB_STORAGE);
   clearInterval(state.timer);
   state.running = false;
   $("progress-panel").hidden = true;
@@ -491,7 +531,7 @@ function hideMessage() {
 // ---- the result ----------------------------------------------------------------------------------------
 
 function sourceName(request) {
-  return request.file ? request.file.name : "Pasted text";
+  return request.file ? request.file.name : request.name || "Pasted text";
 }
 
 function showResult(request, result, jobId) {
@@ -782,6 +822,7 @@ function init() {
   showChosenFile();
   countWords();
   checkModel();
+  resumeJob();
 }
 
 init();
