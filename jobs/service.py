@@ -51,8 +51,10 @@ class JobService:
     """One worker thread per process takes jobs first in first out; waiters are woken on every change."""
 
     def __init__(self, store: JobStore, execute: Execute, describe_error: DescribeError, *,
-                 can_run: Callable[[], bool] = lambda: True, ttl_s: float = 168 * 3600, poll_s: float = 1.0):
+                 can_run: Callable[[], bool] = lambda: True, ttl_s: float = 168 * 3600, poll_s: float = 1.0,
+                 on_end: Callable[[Job], None] | None = None):
         self.store = store
+        self._on_end = on_end
         self._can_run = can_run
         self._execute = execute
         self._describe_error = describe_error
@@ -122,6 +124,9 @@ class JobService:
                 continue
             self.notify()
             self._run(job)
+            ended = self.store.get(job.id)
+            if self._on_end is not None and ended is not None and ended.finished:
+                self._on_end(ended)
             self.notify()
 
     def _run(self, job: Job) -> None:

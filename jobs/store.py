@@ -42,6 +42,7 @@ class Job:
     finished_at: float | None = None
     attempts: int = 0
     cancel_requested: bool = False
+    shared: bool = False  # a second, identical request joined it: no single client owns it
 
     @property
     def finished(self) -> bool:
@@ -56,6 +57,10 @@ class JobStore(ABC):
     def create(self, task: str, options: dict, input: bytes, *, input_kind: str = "text",
                filename: str | None = None, request_key: str | None = None, max_queue: int = 100) -> Job:
         """Queue a new job; raises QueueFullError when max_queue jobs are already waiting."""
+
+    @abstractmethod
+    def attach(self, request_key: str) -> Job | None:
+        """The queued or running job of an identical request, now marked shared; None if there is none."""
 
     @abstractmethod
     def claim_next(self) -> Job | None:
@@ -137,7 +142,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished_at REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    owner TEXT
+    owner TEXT,
+    shared INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
 CREATE INDEX IF NOT EXISTS jobs_by_request ON jobs (request_key, status, finished_at);
@@ -165,6 +171,8 @@ class SqliteJobStore(JobStore):
         columns = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
         if "owner" not in columns:  # a database made before jobs had owners
             self._db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT")
+        if "shared" not in columns:
+            self._db.execute("ALTER TABLE jobs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0")
         # Who runs a claimed job: this host, this process, this store (a process may open the file again).
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -214,7 +222,7 @@ class SqliteJobStore(JobStore):
             result=json.loads(row["result"]) if row["result"] else None,
             error=json.loads(row["error"]) if row["error"] else None,
             started_at=row["started_at"], finished_at=row["finished_at"], attempts=row["attempts"],
-            cancel_requested=bool(row["cancel_requested"]),
+            cancel_requested=bool(row["cancel_requested"]), shared=bool(row["shared"]),
         )
 
     def create(self, task, options, input, *, input_kind="text", filename=None, request_key=None, max_queue=100):
@@ -232,6 +240,19 @@ class SqliteJobStore(JobStore):
             return db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
         return self._job(self._transaction(insert))
+
+    def attach(self, request_key):
+        def attach(db):
+            row = db.execute(
+                "SELECT id FROM jobs WHERE request_key = ? AND status IN (?, ?) AND cancel_requested = 0"
+                " ORDER BY created_at DESC LIMIT 1", (request_key, QUEUED, RUNNING),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE jobs SET shared = 1 WHERE id = ?", (row["id"],))
+            return db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+
+        return self._job(self._transaction(attach))
 
     def claim_next(self):
         def claim(db):

@@ -60,7 +60,8 @@ def _submit(task: str, schema):
     job_options = options.model_dump(exclude={"text", "run_async"}, exclude_none=True)
     key = request_key(task, model.name, {**job_options, "pages": document.pages_asked}, document.raw)
     jobs = get_jobs()
-    job = jobs.store.cached_result(key, settings.job_ttl_hours * 3600)
+    # A finished identical request answers at once; one still queued or running is joined, not repeated.
+    job = jobs.store.cached_result(key, settings.job_ttl_hours * 3600) or jobs.store.attach(key)
     if job is None:
         try:
             job = jobs.store.create(
@@ -82,7 +83,7 @@ def _submit(task: str, schema):
 
 def _wait_while_connected(job, timeout: float):
     """Wait for a synchronous request's job; if the client goes away first, cancel the job (nobody will read
-    it: it was never handed out as a job) and answer 499 to nobody."""
+    it: it was never handed out as a job, unless an identical request joined it) and answer 499 to nobody."""
     jobs = get_jobs()
     deadline = time.monotonic() + timeout
     while True:
@@ -90,10 +91,13 @@ def _wait_while_connected(job, timeout: float):
         if current is None or current.finished or time.monotonic() >= deadline or jobs.stopping:
             return current
         if client_disconnected():
-            jobs.store.cancel(job.id)
-            jobs.notify()
-            log.info("client of job %s disconnected: job cancelled", job.id)
-            raise ApiError(499, "client_closed_request", "the client closed the connection; the job was cancelled")
+            if current.shared:  # another request waits for the same work
+                log.info("client of job %s disconnected; the job goes on for the others who asked", job.id)
+            else:
+                jobs.store.cancel(job.id)
+                jobs.notify()
+                log.info("client of job %s disconnected: job cancelled", job.id)
+            raise ApiError(499, "client_closed_request", "the client closed the connection")
 
 
 @bp.post("/generate-summary")

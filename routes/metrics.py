@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from jobs.store import JobStore
+from jobs.store import Job, JobStore
 from llm.host import ModelHost
 from llm.model import Completion
 
@@ -65,6 +65,12 @@ class Metrics:
             "docservice_generation_tokens_per_second", "Generated tokens per second of one model call.",
             buckets=_SPEED_BUCKETS, registry=self.registry,
         )
+        self.jobs_ended = Counter("docservice_jobs_ended", "Jobs that ended, by task and status.",
+                                  ["task", "status"], registry=self.registry)
+        self.queue_wait = Histogram("docservice_job_queue_wait_seconds", "Time a job waited before it ran.",
+                                    buckets=_LATENCY_BUCKETS, registry=self.registry)
+        self.job_seconds = Histogram("docservice_job_duration_seconds", "Time a job ran, by task.", ["task"],
+                                     buckets=_LATENCY_BUCKETS, registry=self.registry)
         self.registry.register(_StateCollector(store, host))
 
     def observe_call(self, completion: Completion, seconds: float) -> None:
@@ -78,6 +84,13 @@ class Metrics:
             self.tokens_per_second.observe((completion.completion_tokens - 1) / completion.generation_seconds)
         elif completion.generation_seconds is None and seconds > 0 and completion.completion_tokens:
             self.tokens_per_second.observe(completion.completion_tokens / seconds)
+
+    def observe_job(self, job: Job) -> None:
+        """Record a job that ended after running (a cancelled job that never ran is not counted here)."""
+        self.jobs_ended.labels(job.task, job.status).inc()
+        if job.started_at is not None and job.finished_at is not None:
+            self.queue_wait.observe(max(0.0, job.started_at - job.created_at))
+            self.job_seconds.labels(job.task).observe(max(0.0, job.finished_at - job.started_at))
 
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         """Record one answered HTTP request."""

@@ -33,7 +33,8 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
     init_metrics(app, metrics)
     service = JobService(
         store, make_executor(host, settings, metrics.observe_call), describe_error,
-        can_run=lambda: host.state == "ready", ttl_s=settings.job_ttl_hours * 3600, poll_s=0.5,
+        can_run=lambda: host.state == "ready", on_end=metrics.observe_job,
+        ttl_s=settings.job_ttl_hours * 3600, poll_s=0.5,
     )
     service.start()
     app.extensions["jobs"] = service

@@ -85,6 +85,21 @@ def test_a_synchronous_client_that_hangs_up_cancels_its_job(serve):
     assert len(model.calls) == calls  # no more model time spent on it
 
 
+def test_a_job_another_request_joined_goes_on_when_the_first_client_hangs_up(serve):
+    model = FakeModel(n_ctx=512, seconds_per_token=0.03)
+    url, _ = serve(model)
+    body = {"text": _long_text()}
+    sock = _send_and_keep_open(url, "/generate-summary", body)
+    job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
+    joined = requests.post(f"{url}/generate-summary?async=true", json=body, timeout=10).json()
+    assert joined["job_id"] == job["job_id"]
+    sock.close()
+    time.sleep(1.5)  # past the server's next check of the connection
+    assert requests.get(f"{url}/jobs/{job['job_id']}", timeout=10).json()["status"] == "running"
+    finished = requests.get(f"{url}/jobs/{job['job_id']}?wait=30", timeout=40).json()
+    assert finished["status"] == "succeeded"
+
+
 def test_a_request_that_became_a_job_keeps_running_after_its_client_leaves(serve):
     model = FakeModel(n_ctx=512, seconds_per_token=0.02)
     url, _ = serve(model, sync_timeout_s=0.5)

@@ -129,6 +129,21 @@ def test_slow_synchronous_request_becomes_a_job_and_is_not_lost():
     assert job["status"] == "succeeded" and job["result"]["summary"]
 
 
+def test_an_identical_request_joins_the_job_already_under_way():
+    model = GatedModel()
+    client = _app(model).test_client()
+    first = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT}).get_json()
+    assert model.entered.wait(10)
+    second = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT}).get_json()
+    other = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT, "length": "short"}).get_json()
+    assert second["job_id"] == first["job_id"] and other["job_id"] != first["job_id"]
+    model.gate.set()
+    job = client.get(f"/jobs/{first['job_id']}?wait=20").get_json()
+    assert job["status"] == "succeeded"
+    assert client.get(f"/jobs/{other['job_id']}?wait=20").get_json()["status"] == "succeeded"
+    assert len(client.get("/jobs").get_json()["jobs"]) == 2
+
+
 def test_identical_requests_reuse_the_finished_result():
     model = FakeModel()
     client = _app(model).test_client()

@@ -69,6 +69,9 @@ def test_queue_jobs_and_model_gauges(client):
     assert samples["docservice_jobs", (("status", "succeeded"),)] == 1
     assert samples["docservice_jobs", (("status", "queued"),)] == 0
     assert samples["docservice_model_ready", ()] == 1
+    assert samples["docservice_jobs_ended_total", (("status", "succeeded"), ("task", "summary"))] == 1
+    assert samples["docservice_job_queue_wait_seconds_count", ()] == 1
+    assert samples["docservice_job_duration_seconds_count", (("task", "summary"),)] == 1
     assert samples["docservice_model_load_seconds", ()] >= 0
 
 
