@@ -33,6 +33,11 @@ def _job_or_404(job_id: str) -> Job:
     return job
 
 
+def _expired(job_id: str) -> ApiError:
+    """The 404 for a job that expired (was purged) while a request waited for it."""
+    return ApiError(404, "not_found", f"no job {job_id[:64]!r}: it has expired")
+
+
 def _number(name: str, default: float, low: float, high: float, whole: bool = False) -> float:
     raw = request.args.get(name)
     if raw is None:
@@ -61,11 +66,12 @@ def list_jobs():
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str):
     """A job; ?wait=S answers as soon as the job ends, or after S seconds."""
-    _job_or_404(job_id)
+    job = _job_or_404(job_id)
     wait = _number("wait", 0, 0, get_settings().max_wait_s)
-    job = get_jobs().wait(job_id, wait) if wait else get_jobs().store.get(job_id)
-    if job is None:  # purged while we waited
-        raise ApiError(404, "not_found", f"no job {job_id[:64]!r}: it has expired")
+    if wait:
+        job = get_jobs().wait(job_id, wait)
+        if job is None:  # purged while we waited
+            raise _expired(job_id)
     return jsonify(job_json(job))
 
 
@@ -77,7 +83,7 @@ def cancel_job(job_id: str):
     job = jobs.store.cancel(job_id)
     jobs.notify()
     if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id[:64]!r}: it has expired")
+        raise _expired(job_id)
     return jsonify(job_json(job))
 
 
