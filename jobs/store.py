@@ -68,11 +68,11 @@ class JobStore(ABC):
 
     @abstractmethod
     def get(self, job_id: str) -> Job | None:
-        """A job by id."""
+        """A job by id, without its input (claim_next hands that to the worker)."""
 
     @abstractmethod
     def list(self, limit: int = 20, offset: int = 0) -> list[Job]:
-        """Recent jobs, newest first."""
+        """Recent jobs, newest first, without their inputs."""
 
     @abstractmethod
     def set_progress(self, job_id: str, stage: str, done: int, total: int) -> None:
@@ -156,6 +156,14 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 """
 
 
+# Every column but the input, which can be megabytes: only the worker that claims a job needs it, while
+# waiting requests and event streams read their job every second.
+_WITHOUT_INPUT = (
+    "id, task, status, options, NULL AS input, input_kind, filename, request_key, progress, result, error,"
+    " created_at, started_at, finished_at, attempts, cancel_requested, owner, shared"
+)
+
+
 class SqliteJobStore(JobStore):
     """Jobs in one SQLite file (WAL mode), safe to share between the threads of a process."""
 
@@ -237,7 +245,7 @@ class SqliteJobStore(JobStore):
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job_id, task, QUEUED, json.dumps(options), input, input_kind, filename, request_key, time.time()),
             )
-            return db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
         return self._job(self._transaction(insert))
 
@@ -250,7 +258,7 @@ class SqliteJobStore(JobStore):
             if row is None:
                 return None
             db.execute("UPDATE jobs SET shared = 1 WHERE id = ?", (row["id"],))
-            return db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+            return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (row["id"],)).fetchone()
 
         return self._job(self._transaction(attach))
 
@@ -271,12 +279,14 @@ class SqliteJobStore(JobStore):
 
     def get(self, job_id):
         with self._lock:
-            return self._job(self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+            row = self._db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return self._job(row)
 
     def list(self, limit=20, offset=0):
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?", (limit, offset)
+                f"SELECT {_WITHOUT_INPUT} FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                (limit, offset),
             ).fetchall()
         return [self._job(row) for row in rows]
 
@@ -319,7 +329,7 @@ class SqliteJobStore(JobStore):
                 )
             elif row["status"] == RUNNING:
                 db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
-            return db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
         return self._job(self._transaction(cancel))
 
@@ -356,7 +366,7 @@ class SqliteJobStore(JobStore):
     def cached_result(self, request_key, max_age_s):
         with self._lock:
             row = self._db.execute(
-                "SELECT * FROM jobs WHERE request_key = ? AND status = ? AND finished_at >= ?"
+                f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE request_key = ? AND status = ? AND finished_at >= ?"
                 " ORDER BY finished_at DESC LIMIT 1",
                 (request_key, SUCCEEDED, time.time() - max_age_s),
             ).fetchone()

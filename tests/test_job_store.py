@@ -42,6 +42,8 @@ def test_result_drops_the_input_and_is_cached(store):
     store.succeed(job.id, {"summary": "Short."})
     done = store.get(job.id)
     assert (done.status, done.result, done.input) == (SUCCEEDED, {"summary": "Short."}, None)
+    with store._lock:  # and the input is really gone from the file, not only left out of reads
+        assert store._db.execute("SELECT input FROM jobs WHERE id = ?", (job.id,)).fetchone()[0] is None
     assert store.cached_result("k1", max_age_s=60).id == job.id
     assert store.cached_result("k2", max_age_s=60) is None
 
