@@ -116,7 +116,7 @@ class JobService:
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            self._purge_now_and_then()
+            self._housekeeping()
             job = self.store.claim_next() if self._can_run() else None
             if job is None:
                 with self._changed:
@@ -167,7 +167,7 @@ class JobService:
         current = self.store.get(job_id)
         return current is not None and current.cancel_requested
 
-    def _purge_now_and_then(self) -> None:
+    def _housekeeping(self) -> None:
         if time.monotonic() - self._last_recovery > RECOVERY_CHECK_S:
             # A worker killed after its grace (or a crash) leaves its job running; pick it up again.
             self._last_recovery = time.monotonic()
