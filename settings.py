@@ -7,15 +7,52 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from llm.budgets import BUDGETS
+from pdf_tools import Limits
+
 DEFAULT_MODEL = "smollm2-135m-instruct"
-MAX_DEFAULT_N_CTX = 8192
+PDF_LIMITS = Limits()  # the PDF reader's own defaults are the settings' defaults
 
 
 class SettingsError(ValueError):
     """A setting has a value the service cannot start with; the message is one line."""
+
+
+# A request field whose upper bound is a setting of the running server names that setting under this key of its
+# JSON schema: requests are checked against the setting's value (the settings given as validation context), and the
+# API description shows the value as the field's maximum.
+MAXIMUM_SETTING = "x-maximum-setting"
+
+
+def at_most_setting(name: str) -> dict[str, str]:
+    """The json_schema_extra of a field whose maximum is a setting: Field(..., json_schema_extra=at_most_setting(
+    "max_points"))."""
+    return {MAXIMUM_SETTING: name}
+
+
+class LimitedBySettings(BaseModel):
+    """A request model some of whose fields are bounded by settings (validated with context={"settings": ...})."""
+
+    @model_validator(mode="after")
+    def _within_server_limits(self, info: ValidationInfo):
+        settings = (info.context or {}).get("settings")
+        if settings is None:  # read back from storage: checked when it was received
+            return self
+        for name, model_field in type(self).model_fields.items():
+            extra = model_field.json_schema_extra if isinstance(model_field.json_schema_extra, dict) else {}
+            setting = extra.get(MAXIMUM_SETTING)
+            value = getattr(self, name)
+            if setting and value is not None and value > getattr(settings, setting):
+                limit = getattr(settings, setting)
+                raise PydanticCustomError(
+                    "server_limit", "'{field}' must be at most {limit}",
+                    {"field": model_field.alias or name, "limit": f"{limit:g}" if isinstance(limit, float) else limit},
+                )
+        return self
 
 
 def _available_cpus() -> int:
@@ -57,7 +94,8 @@ class Settings(BaseSettings):
         ge=0,
         le=1_048_576,
         description=(
-            f"Context size in tokens (256 or more); 0 means the model's trained context, capped at {MAX_DEFAULT_N_CTX}."
+            "Context size in tokens (256 or more); 0 means the model's trained context, capped at "
+            f"{BUDGETS.max_default_n_ctx}."
         ),
     )
     n_gpu_layers: int = Field(
@@ -77,7 +115,9 @@ class Settings(BaseSettings):
     chat_format: str | None = Field(
         None, description="A llama-cpp-python chat format name (e.g. llama-3); default: the GGUF's own template."
     )
-    seed: int = Field(42, ge=-1, le=2**31 - 1, description="Sampling seed; -1 picks a random one per request.")
+    seed: int = Field(
+        BUDGETS.seed, ge=-1, le=2**31 - 1, description="Sampling seed; -1 picks a random one per request."
+    )
 
     # Server
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
@@ -88,12 +128,17 @@ class Settings(BaseSettings):
     )
     port: int = Field(5000, ge=1, le=65535, description="Port to listen on.")
     max_upload_mb: float = Field(50.0, gt=0, le=4096, description="Largest upload (request body) accepted, in MB.")
-    max_pages: int = Field(2000, ge=1, le=100_000, description="Most pages a PDF may have.")
-    pdf_timeout_s: float = Field(120.0, gt=0, le=3600, description="Longest time reading one PDF may take, in seconds.")
-    pdf_page_timeout_s: float = Field(
-        15.0, gt=0, le=600, description="Longest time reading one page may take; slower pages are skipped."
+    max_pages: int = Field(PDF_LIMITS.max_pages, ge=1, le=100_000, description="Most pages a PDF may have.")
+    pdf_timeout_s: float = Field(
+        PDF_LIMITS.timeout_s, gt=0, le=3600, description="Longest time reading one PDF may take, in seconds."
     )
-    pdf_memory_mb: int = Field(2048, ge=256, le=65536, description="Memory cap for reading one PDF, in MB.")
+    pdf_page_timeout_s: float = Field(
+        PDF_LIMITS.page_timeout_s, gt=0, le=600,
+        description="Longest time reading one page may take; slower pages are skipped."
+    )
+    pdf_memory_mb: int = Field(
+        PDF_LIMITS.memory_mb, ge=256, le=65536, description="Memory cap for reading one PDF, in MB."
+    )
     max_text_chars: int = Field(
         2_000_000, ge=100, le=100_000_000, description="Longest text accepted, in characters."
     )
@@ -115,6 +160,11 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Logging level.")
     log_format: Literal["text", "json"] = Field("text", description="Log lines as plain text or as JSON objects.")
+
+    def pdf_limits(self) -> Limits:
+        """The bounds on reading one PDF, for pdf_tools."""
+        return Limits(max_pages=self.max_pages, timeout_s=self.pdf_timeout_s, page_timeout_s=self.pdf_page_timeout_s,
+                      memory_mb=self.pdf_memory_mb)
 
     @field_validator("model_path")
     @classmethod

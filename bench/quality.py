@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from llm import TaskRunner, blocks_from_text, prompts, summarize  # noqa: E402
+from llm.budgets import BUDGETS  # noqa: E402
 from llm.cleanup import clean_prose, split_sentences  # noqa: E402
 from llm.errors import ContextOverflowError  # noqa: E402
 from llm.model import Model  # noqa: E402
@@ -75,10 +76,10 @@ class BudgetRecorder(Model):
 def naive(runner: TaskRunner, text: str, length: str) -> str:
     """Cut the text to what fits one prompt and summarize it once."""
     model = runner.model
-    reserve = prompts.LENGTHS[length].max_tokens
-    budget = model.n_ctx - model.prompt_tokens(prompts.summary("", length)) - reserve - runner.margin()
+    spec = prompts.LENGTHS[length]
+    budget = model.n_ctx - model.prompt_tokens(prompts.summary("", spec)) - spec.max_tokens - runner.margin()
     head = model.split_tokens(text, budget)[0]
-    return runner.prose(prompts.summary(head, length), reserve).text
+    return runner.prose(prompts.summary(head, spec), spec.max_tokens).text
 
 
 def score(scorer, summary: str, reference: str) -> dict[str, float]:
@@ -98,6 +99,8 @@ def main() -> None:
     parser.add_argument("--length", default="medium", choices=list(prompts.LENGTHS))
     parser.add_argument("--systems", default="pipeline,naive")
     parser.add_argument("--out", type=Path, help="write per-paper results as JSON here")
+    parser.add_argument("--compare", type=Path,
+                        help="an earlier --out file: say which summaries came out byte-identical to it")
     args = parser.parse_args()
 
     from rouge_score import rouge_scorer
@@ -116,6 +119,8 @@ def main() -> None:
         model = load_model(load_settings(n_ctx=n_ctx))
         rows = run(model, papers, systems, args.length, scorer)
         report(model, rows, args.length)
+        if args.compare:
+            compare(rows, args.compare, n_ctx)
         all_rows[str(n_ctx)] = rows
         model.close()
     if args.out:
@@ -129,7 +134,7 @@ def run(model, papers, systems, length, scorer) -> dict[str, list[dict]]:
     for number, paper in enumerate(papers, start=1):
         for system in systems:
             recorder = BudgetRecorder(model)
-            runner = TaskRunner(recorder, temperature=0.0, seed=42)
+            runner = TaskRunner(recorder, temperature=BUDGETS.temperature, seed=BUDGETS.seed)
             started = time.perf_counter()
             error = None
             try:
@@ -157,7 +162,8 @@ def run(model, papers, systems, length, scorer) -> dict[str, list[dict]]:
 def report(model, rows: dict[str, list[dict]], length: str) -> None:
     """Print the summary table for one context size."""
     print()
-    print(f"model: {model.name}, N_CTX {model.n_ctx}, length {length}, temperature 0, seed 42")
+    print(f"model: {model.name}, N_CTX {model.n_ctx}, length {length}, temperature {BUDGETS.temperature:g}, "
+          f"seed {BUDGETS.seed}")
     print("| system | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | degenerate | context errors | s/paper | model calls/paper |")
     print("|---|---|---|---|---|---|---|---|")
     for system, results in rows.items():
@@ -173,6 +179,19 @@ def report(model, rows: dict[str, list[dict]], length: str) -> None:
             r["rougeLsum"] for r in rows["naive"]) - 1
         print(f"ROUGE-Lsum of the pipeline relative to the naive baseline: {gain:+.1%}")
     print()
+
+
+def compare(rows: dict[str, list[dict]], earlier_path: Path, n_ctx: int) -> None:
+    """Print how many summaries are byte-identical to an earlier run's (same papers, same system)."""
+    earlier = json.loads(earlier_path.read_text(encoding="utf-8"))
+    earlier = earlier.get(str(n_ctx), earlier)  # files of several context sizes are keyed by N_CTX
+    for system, results in rows.items():
+        before = {row["id"]: row["summary"] for row in earlier.get(system, [])}
+        shared = [row for row in results if row["id"] in before]
+        different = [row["id"] for row in shared if row["summary"] != before[row["id"]]]
+        print(f"{system}: {len(shared) - len(different)} of {len(shared)} summaries byte-identical to "
+              f"{earlier_path.name}" + (f"; different: {', '.join(different)}" if different else ""))
+
 
 if __name__ == "__main__":
     main()

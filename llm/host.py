@@ -26,6 +26,7 @@ class ModelHost:
         self._model: Model | None = None
         self._failure: str | None = None
         self._ready = threading.Event()
+        self._owns_model = False  # a model handed in belongs to whoever loaded it
         self.load_seconds: float | None = None
 
     @classmethod
@@ -55,6 +56,7 @@ class ModelHost:
             log.exception("model could not be loaded")
         else:
             self._model = model
+            self._owns_model = True
             self.load_seconds = time.monotonic() - started
             log.info("model %s loaded in %.1f s (n_ctx=%d)", model.name, self.load_seconds, model.n_ctx)
         finally:
@@ -85,6 +87,8 @@ class ModelHost:
         raise ModelNotReadyError("the model is still loading; try again shortly")
 
     def close(self) -> None:
-        """Free the model."""
-        if self._model is not None:
+        """Free the model, if this host loaded it."""
+        if self._model is not None and self._owns_model:
             self._model.close()
+            self._model = None
+            self._failure = "the model was closed"

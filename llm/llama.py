@@ -11,6 +11,7 @@ from typing import Any
 import llama_cpp
 from llama_cpp import llama_chat_format
 
+from llm.budgets import BUDGETS
 from llm.errors import ContextOverflowError, ModelUnavailableError
 from llm.model import Completion, GenerationParams, Message, Model, ModelInfo
 from llm.source import ModelSource
@@ -61,7 +62,9 @@ class LlamaCppModel(Model):
     """A GGUF model run by llama.cpp; every use of it is serialized behind one lock."""
 
     def __init__(self, source: ModelSource, settings: Any):
-        n_ctx = settings.n_ctx or min(source.n_ctx_train or trained_context(source.path) or 4096, 8192)
+        n_ctx = settings.n_ctx or min(
+            source.n_ctx_train or trained_context(source.path) or BUDGETS.fallback_n_ctx, BUDGETS.max_default_n_ctx
+        )
         self._lock = threading.Lock()
         try:
             self._llama = llama_cpp.Llama(

@@ -7,6 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from llm.budgets import BUDGETS
+
 
 class Message(TypedDict):
     """One chat message."""
@@ -20,10 +24,10 @@ class GenerationParams:
     """Decoding settings for one call."""
 
     max_tokens: int
-    temperature: float = 0.0
-    repeat_penalty: float = 1.15
-    top_p: float = 0.95
-    seed: int = 42
+    temperature: float = BUDGETS.temperature
+    repeat_penalty: float = BUDGETS.repeat_penalty
+    top_p: float = BUDGETS.top_p
+    seed: int = BUDGETS.seed
     # Asked between generated tokens; True ends the call early (a cancelled job stops mid-answer).
     should_stop: Callable[[], bool] | None = field(default=None, compare=False)
 
@@ -40,18 +44,20 @@ class Completion:
     generation_seconds: float | None = None
 
 
-@dataclass(frozen=True)
-class ModelInfo:
+class ModelInfo(BaseModel):
     """What /health reports about the loaded model."""
 
-    name: str
-    path: str
-    n_ctx: int
-    n_gpu_layers: int
-    rope_scaling_type: str | None
-    rope_freq_base: float
-    rope_freq_scale: float
-    extra: dict = field(default_factory=dict)
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+
+    name: str = Field(description="The name the model is served under.")
+    path: str = Field(description="The model file on the server.")
+    n_ctx: int = Field(ge=1, description="The context window in tokens: prompt plus output fit in it.")
+    n_gpu_layers: int = Field(description="Layers offloaded to the GPU (-1: all, when the build has a GPU).")
+    rope_scaling_type: str | None = Field(description="RoPE scaling (null: what the model file says).")
+    rope_freq_base: float = Field(description="RoPE base frequency (0: the model's own).")
+    rope_freq_scale: float = Field(description="RoPE frequency scale (0: the model's own).")
+    # Implementation details for the server log and tests; never part of an answer.
+    extra: dict = Field(default_factory=dict, exclude=True)
 
 
 class Model(ABC):

@@ -8,13 +8,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from llm import prompts
+from llm.budgets import BUDGETS
 from llm.checkpoints import digest, remembered
 from llm.chunking import Chunk, TextBlock, chunk_blocks
 from llm.cleanup import is_cjk, is_near_duplicate, parse_points, split_sentences, words
-from llm.runner import DEFAULT_REPEAT_PENALTY, TaskRunner
+from llm.runner import TaskRunner
 
-TOKENS_PER_POINT = 48
-MIN_GROUNDING = 0.5  # share of a point's content words that its source text must contain
 _STOPWORDS = frozenset(
     {
         "a", "an", "the", "and", "or", "but", "if", "then", "than", "of", "to", "in", "on", "at", "by", "for", "with",
@@ -40,7 +39,7 @@ class Point:
 
 
 @dataclass
-class PointsResult:
+class KeyPoints:
     """Key points and how they were made."""
 
     points: list[Point]
@@ -62,14 +61,15 @@ def grounding(point: str, source: str) -> float:
 
 
 def _cited_pages(point: str, chunk: Chunk) -> list[int] | None:
-    """The fewest pages of the chunk (at most 3) that together support the point; None if no pages do."""
+    """The fewest pages of the chunk (at most max_cited_pages) that together support the point; None if no pages
+    do."""
     if not chunk.page_texts:
         return []
     ranked = sorted(chunk.page_texts, key=lambda page: -grounding(point, chunk.page_texts[page]))
     chosen: list[int] = []
-    for page in ranked[:3]:
+    for page in ranked[:BUDGETS.max_cited_pages]:
         chosen.append(page)
-        if grounding(point, " ".join(chunk.page_texts[number] for number in chosen)) >= MIN_GROUNDING:
+        if grounding(point, " ".join(chunk.page_texts[number] for number in chosen)) >= BUDGETS.min_grounding:
             return sorted(chosen)
     return None
 
@@ -83,7 +83,7 @@ def _is_heading(point: str, source: str) -> bool:
 
 
 def _candidates(runner: TaskRunner, chunk: Chunk, index: int, messages, max_tokens: int) -> list[Point]:
-    completion = runner.complete(messages, max_tokens, DEFAULT_REPEAT_PENALTY)
+    completion = runner.complete(messages, max_tokens, BUDGETS.repeat_penalty)
     items = parse_points(completion.text)
     if completion.finish_reason == "length" and items:
         items = items[:-1]  # the last item was cut off mid-way
@@ -93,7 +93,8 @@ def _candidates(runner: TaskRunner, chunk: Chunk, index: int, messages, max_toke
             continue
         score = grounding(item, chunk.text)
         pages = _cited_pages(item, chunk)
-        if score < MIN_GROUNDING or pages is None:  # mostly words the text (or no set of pages) contains: dropped
+        # Mostly words the text (or no set of pages) does not contain: dropped.
+        if score < BUDGETS.min_grounding or pages is None:
             continue
         found.append(Point(item, pages, score, (index, order)))
     return found
@@ -129,16 +130,20 @@ def _add_distinct(kept: list[Point], candidates: list[Point]) -> None:
             kept.append(candidate)
 
 
-def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int = 5, checkpoints=None) -> PointsResult:
+def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int, checkpoints=None) -> KeyPoints:
     """Exactly count distinct points when the text allows, each with the pages it came from."""
     model = runner.model
     warnings: list[str] = []
-    ask = count + 2
-    reserve = min(TOKENS_PER_POINT * ask + 16, model.n_ctx // 3)
+    ask = count + BUDGETS.extra_points_asked
+    overhead = BUDGETS.points_reserve_overhead
+    reserve = min(BUDGETS.tokens_per_point * ask + overhead, model.n_ctx // BUDGETS.answer_ctx_divisor)
     budget = model.n_ctx - model.prompt_tokens(prompts.points("", ask)) - reserve - runner.margin()
     chunks = chunk_blocks(blocks, model, budget)
-    per_chunk = ask if len(chunks) == 1 else max(3, min(ask, math.ceil(2 * count / len(chunks)) + 1))
-    per_chunk = min(per_chunk, max(1, (reserve - 16) // TOKENS_PER_POINT))
+    # A long document's points are spread over its chunks: each is asked for about twice its share.
+    per_chunk = ask if len(chunks) == 1 else max(
+        BUDGETS.min_points_per_chunk, min(ask, math.ceil(2 * count / len(chunks)) + 1)
+    )
+    per_chunk = min(per_chunk, max(1, (reserve - overhead) // BUDGETS.tokens_per_point))
 
     kept: list[Point] = []
     for index, chunk in enumerate(chunks):
@@ -168,7 +173,7 @@ def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int = 5, c
     chosen.sort(key=lambda point: point.position)
     if len(chosen) < count:
         warnings.append(f"asked for {count} key points, but the text gave only {len(chosen)} distinct ones")
-    return PointsResult(chosen, chunks=len(chunks), warnings=warnings)
+    return KeyPoints(chosen, chunks=len(chunks), warnings=warnings)
 
 
 def _add_distinct_limited(kept: list[Point], candidates: list[Point], count: int) -> None:

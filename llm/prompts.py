@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from llm.budgets import BUDGETS
 from llm.model import Message
 
 SYSTEM = (
@@ -16,24 +17,60 @@ SYSTEM = (
 class LengthSpec:
     """How long a summary of a given length should be."""
 
-    instruction: str
-    max_tokens: int
+    instruction: str  # what the prompt asks for
+    max_tokens: int  # the token cap of the answer
+    words: str  # the usual length of the answer, for the README
+    max_sentences: int = 0  # the most sentences the instruction allows (bounds a short input's summary)
+    bounded: bool = False  # shortened because the input is short
 
 
 LENGTHS = {
-    "short": LengthSpec("in 2 to 3 sentences", 120),
-    "medium": LengthSpec("in one paragraph of 4 to 6 sentences", 250),
-    "long": LengthSpec("in 2 to 3 paragraphs that cover every main topic", 500),
+    "short": LengthSpec("in 2 to 3 sentences", 120, "30-70", max_sentences=3),
+    "medium": LengthSpec("in one paragraph of 4 to 6 sentences", 250, "70-150", max_sentences=6),
+    "long": LengthSpec("in 2 to 3 paragraphs that cover every main topic", 500, "150-350", max_sentences=15),
 }
+
+
+def summary_length(length: str, input_tokens: int) -> LengthSpec:
+    """The length asked of a summary of an input this many tokens long: as named, unless its cap is more than about
+    a third of the input (plus room to finish one sentence); then fewer sentences are asked for, under a token cap
+    of that bound plus one sentence, never more than the input itself."""
+    spec = LENGTHS[length]
+    bound = input_tokens // BUDGETS.summary_input_divisor
+    cap = min(input_tokens, max(bound + BUDGETS.summary_tokens_per_sentence, BUDGETS.min_summary_tokens))
+    if cap >= spec.max_tokens:
+        return spec
+    sentences = max(1, min(spec.max_sentences, bound // BUDGETS.summary_tokens_per_sentence))
+    instruction = "in one sentence" if sentences == 1 else f"in at most {sentences} sentences"
+    return LengthSpec(instruction, cap, spec.words, sentences, bounded=True)
+
+
+def short_text_tokens(spec: LengthSpec) -> int:
+    """Below this many tokens, a text's summary at this length is bounded by the text's size."""
+    return (spec.max_tokens - BUDGETS.summary_tokens_per_sentence) * BUDGETS.summary_input_divisor
+
+
+def lengths_table() -> str:
+    """The summary lengths as a Markdown table, for the README (tests/test_readme.py keeps it current)."""
+    rows = ["| `length` | asks for | usual length | token cap | on a short text |", "|---|---|---|---|---|"]
+    for name, spec in LENGTHS.items():
+        tokens = short_text_tokens(spec)
+        rows.append(
+            f"| `{name}` | {spec.instruction.removeprefix('in ')} | {spec.words.replace('-', '–')} words | "
+            f"{spec.max_tokens} | below {tokens:,} tokens (about {round(tokens * 0.75, -1):,.0f} words): at most a "
+            f"third of the text's tokens + {BUDGETS.summary_tokens_per_sentence}, at most {spec.max_sentences} "
+            "sentences |"
+        )
+    return "\n".join(rows)
 
 
 def _messages(user: str) -> list[Message]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
-def summary(text: str, length: str) -> list[Message]:
+def summary(text: str, length: LengthSpec) -> list[Message]:
     """Summarize a whole text at the requested length."""
-    return _messages(f"{text}\n\nWrite a summary of the document above {LENGTHS[length].instruction}.")
+    return _messages(f"{text}\n\nWrite a summary of the document above {length.instruction}.")
 
 
 def section(text: str, words: int) -> list[Message]:

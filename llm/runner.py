@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from llm.budgets import BUDGETS, margin
 from llm.cleanup import CleanText, clean_prose
 from llm.errors import CancelledError, ContextOverflowError
 from llm.model import Completion, GenerationParams, Message, Model
@@ -13,9 +14,6 @@ from llm.model import Completion, GenerationParams, Message, Model
 ProgressCallback = Callable[[str, int, int], None]
 CancelCheck = Callable[[], bool]
 CallObserver = Callable[[Completion, float], None]
-
-DEFAULT_REPEAT_PENALTY = 1.1
-RETRY_REPEAT_PENALTY = 1.3
 
 
 @dataclass
@@ -38,8 +36,8 @@ class TaskRunner:
         self,
         model: Model,
         *,
-        temperature: float = 0.0,
-        seed: int = 42,
+        temperature: float = BUDGETS.temperature,
+        seed: int = BUDGETS.seed,
         on_progress: ProgressCallback | None = None,
         should_cancel: CancelCheck | None = None,
         should_stop: CancelCheck | None = None,
@@ -57,7 +55,7 @@ class TaskRunner:
 
     def margin(self) -> int:
         """Tokens kept free in every call, for the stop sequence and rounding."""
-        return 8 + self.model.n_ctx // 128
+        return margin(self.model.n_ctx)
 
     def progress(self, stage: str, done: int, total: int) -> None:
         """Report progress to whoever asked for it."""
@@ -94,12 +92,12 @@ class TaskRunner:
 
     def prose(self, messages: list[Message], max_tokens: int) -> CleanText:
         """A cleaned prose answer; a degenerate or empty one is retried once with a stronger repeat penalty."""
-        first = self.complete(messages, max_tokens, DEFAULT_REPEAT_PENALTY)
+        first = self.complete(messages, max_tokens, BUDGETS.repeat_penalty)
         cleaned = clean_prose(first.text, truncated=first.finish_reason == "length")
         if cleaned.text and not cleaned.degenerate:
             return cleaned
         self.degenerate_retries += 1
-        second = self.complete(messages, max_tokens, RETRY_REPEAT_PENALTY)
+        second = self.complete(messages, max_tokens, BUDGETS.retry_repeat_penalty)
         retried = clean_prose(second.text, truncated=second.finish_reason == "length")
         if retried.text and (not retried.degenerate or not cleaned.text):
             return retried

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llm import prompts
+from llm.budgets import BUDGETS
 from llm.checkpoints import digest, remembered
 from llm.chunking import TextBlock, chunk_blocks, pack_texts
 from llm.cleanup import split_sentences
@@ -13,7 +14,7 @@ from llm.runner import TaskRunner
 
 
 @dataclass
-class SummaryResult:
+class Summary:
     """A summary and how it was made."""
 
     summary: str
@@ -25,7 +26,7 @@ class SummaryResult:
 
 def _output_reserve(runner: TaskRunner, requested: int, warnings: list[str]) -> int:
     """Output tokens for the final summary, capped so that a useful input still fits the context."""
-    cap = runner.model.n_ctx // 3
+    cap = runner.model.n_ctx // BUDGETS.answer_ctx_divisor
     if requested > cap:
         warnings.append(
             f"the summary was limited to {cap} tokens (a third of the model's {runner.model.n_ctx}-token context)"
@@ -36,7 +37,8 @@ def _output_reserve(runner: TaskRunner, requested: int, warnings: list[str]) -> 
 
 def _section_reserve(n_ctx: int) -> int:
     """Output tokens for each part summary: small enough that several fit one merge prompt."""
-    return max(48, min(256, n_ctx // 6))
+    return max(BUDGETS.section_reserve_min,
+               min(BUDGETS.section_reserve_max, n_ctx // BUDGETS.section_reserve_ctx_divisor))
 
 
 def _extractive_fallback(text: str, runner: TaskRunner, max_tokens: int) -> str:
@@ -53,46 +55,53 @@ def check_context(model) -> None:
     """Raise ModelUnavailableError when N_CTX leaves too little room next to the prompts for real work."""
     overhead = max(
         model.prompt_tokens(prompts.merge([], prompts.LENGTHS["long"].instruction)),
-        model.prompt_tokens(prompts.points("", 22)),
+        model.prompt_tokens(prompts.points("", 99)),  # the count's digits are all it adds
     )
-    if overhead > model.n_ctx // 3:
+    if overhead > model.n_ctx // BUDGETS.min_prompt_ctx_divisor:
         raise ModelUnavailableError(
             f"N_CTX={model.n_ctx} is too small for this model's prompts ({overhead} tokens); raise N_CTX"
         )
 
 
 def summarize(
-    runner: TaskRunner, blocks: list[TextBlock], *, length: str = "medium", max_tokens: int | None = None,
+    runner: TaskRunner, blocks: list[TextBlock], *, length: str, max_tokens: int | None = None,
     checkpoints=None,
-) -> SummaryResult:
-    """Summarize the blocks at the requested length, within the model's context on every call."""
+) -> Summary:
+    """Summarize the blocks at the requested length (never longer than about a third of the text itself),
+    within the model's context on every call."""
     model = runner.model
     warnings: list[str] = []
-    final_reserve = _output_reserve(runner, max_tokens or prompts.LENGTHS[length].max_tokens, warnings)
-    margin = runner.margin()
     full_text = "\n\n".join(block.text for block in blocks)
-    final_overhead = model.prompt_tokens(prompts.summary("", length))
+    input_tokens = model.count_tokens(full_text)
+    spec = prompts.summary_length(length, input_tokens)
+    requested = max_tokens or spec.max_tokens
+    if spec.bounded:  # the bound holds against a larger max_tokens too; a smaller one still wins
+        requested = min(requested, spec.max_tokens)
+    final_reserve = _output_reserve(runner, requested, warnings)
+    margin = runner.margin()
+    final_overhead = model.prompt_tokens(prompts.summary("", spec))
     single_budget = model.n_ctx - final_overhead - final_reserve - margin
 
-    if model.count_tokens(full_text) <= single_budget:
+    if input_tokens <= single_budget:
         runner.progress("summarizing", 0, 1)
-        summary = _final(runner, prompts.summary(full_text, length), final_reserve, full_text, warnings)
+        summary = _final(runner, prompts.summary(full_text, spec), final_reserve, full_text, warnings, spec.bounded)
         runner.progress("summarizing", 1, 1)
-        return SummaryResult(summary, chunks=1, levels=1, strategy="single", warnings=warnings)
+        return Summary(summary, chunks=1, levels=1, strategy="single", warnings=warnings)
 
-    final_input_budget = model.n_ctx - model.prompt_tokens(prompts.summary("", length)) - final_reserve - margin - 8
+    separator = BUDGETS.separator_tokens
+    final_input_budget = model.n_ctx - final_overhead - final_reserve - margin - separator
     section_reserve = _section_reserve(model.n_ctx)
     while True:  # part summaries must fit, two at a time, into a merge prompt and into the final prompt
-        section_words = max(20, int(section_reserve * 0.6))
+        section_words = max(BUDGETS.min_section_words, int(section_reserve * BUDGETS.section_words_per_token))
         instruction = f"in at most {section_words} words"
         merge_budget = model.n_ctx - model.prompt_tokens(prompts.merge([], instruction)) - section_reserve - margin
-        if merge_budget >= 2 * (section_reserve + 8) and final_input_budget >= section_reserve + 8:
+        if merge_budget >= 2 * (section_reserve + separator) and final_input_budget >= section_reserve + separator:
             break
-        if section_reserve <= 24:
+        if section_reserve <= BUDGETS.section_reserve_floor:
             raise ModelUnavailableError(
                 f"N_CTX={model.n_ctx} leaves too little room next to this model's prompts; raise N_CTX"
             )
-        section_reserve = int(section_reserve * 0.75)
+        section_reserve = int(section_reserve * BUDGETS.section_reserve_shrink)
     chunk_budget = model.n_ctx - model.prompt_tokens(prompts.section("", section_words)) - section_reserve - margin
     chunks = chunk_blocks(blocks, model, chunk_budget)
     summaries: list[str] = []
@@ -111,14 +120,15 @@ def summarize(
 
     # The final writer reads the document's own opening and closing words (where most documents say what
     # they are about and what they conclude) around the merged summaries of all parts.
-    summaries_budget = max(int(final_input_budget * 0.35), section_reserve + 8)
-    room = final_input_budget - summaries_budget - 8
-    opening = model.split_tokens(chunks[0].text, int(room * 0.6))[0] if room > 32 else ""
-    closing = _closing(model, chunks[-1].text, room - model.count_tokens(opening)) if room > 32 else ""
+    summaries_budget = max(int(final_input_budget * BUDGETS.final_summaries_share), section_reserve + separator)
+    room = final_input_budget - summaries_budget - separator
+    with_edges = room > BUDGETS.min_opening_room
+    opening = model.split_tokens(chunks[0].text, int(room * BUDGETS.final_opening_share))[0] if with_edges else ""
+    closing = _closing(model, chunks[-1].text, room - model.count_tokens(opening)) if with_edges else ""
     levels = 1
     while sum(model.count_tokens(text) + 2 for text in summaries) > summaries_budget:
         levels += 1
-        if levels > 64:
+        if levels > BUDGETS.max_merge_levels:
             raise RuntimeError("hierarchical merge did not converge")  # cannot happen with the budgets above
         groups = pack_texts(summaries, model.count_tokens, merge_budget)
         merged: list[str] = []
@@ -147,9 +157,11 @@ def summarize(
     levels += 1
     runner.progress("writing final summary", 0, 1)
     condensed = "\n\n".join(part for part in (opening, *summaries, closing) if part.strip())
-    summary = _final(runner, prompts.summary(condensed, length), final_reserve, "\n\n".join(summaries), warnings)
+    summary = _final(
+        runner, prompts.summary(condensed, spec), final_reserve, "\n\n".join(summaries), warnings, spec.bounded
+    )
     runner.progress("writing final summary", 1, 1)
-    return SummaryResult(summary, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings)
+    return Summary(summary, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings)
 
 
 def _closing(model, text: str, max_tokens: int) -> str:
@@ -171,11 +183,13 @@ def _closing(model, text: str, max_tokens: int) -> str:
     return tail.strip()
 
 
-def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warnings: list[str]) -> str:
+def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warnings: list[str], bounded: bool) -> str:
     cleaned = runner.prose(messages, reserve)
     if cleaned.text:
         if cleaned.cut:
             warnings.append(
+                f"the summary reached its limit of {reserve} tokens, about a third of this short text"
+                if bounded else
                 f"the summary reached its limit of {reserve} tokens; raise max_tokens or choose a longer length "
                 "if it ends too early"
             )

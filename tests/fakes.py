@@ -44,7 +44,8 @@ class FakeModel(Model):
 
     def __init__(self, responses=(), *, n_ctx: int = 2048, name: str = "fake-model",
                  default: Callable[[list[Message]], str] = echo_response, seconds_per_token: float = 0.0):
-        self.info = ModelInfo(name, "fake.gguf", n_ctx, 0, None, 0.0, 0.0)
+        self.info = ModelInfo(name=name, path="fake.gguf", n_ctx=n_ctx, n_gpu_layers=0, rope_scaling_type=None,
+                              rope_freq_base=0.0, rope_freq_scale=0.0)
         self.responses = deque(responses)
         self.default = default
         self.calls: list[Call] = []

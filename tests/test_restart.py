@@ -23,9 +23,9 @@ def test_restarted_summary_resumes_from_saved_part_summaries():
             saved[key] = value
 
     first = FakeModel(n_ctx=512)
-    summarize(TaskRunner(first), blocks_from_text(text), checkpoints=Saved())
+    summarize(TaskRunner(first), blocks_from_text(text), length="medium", checkpoints=Saved())
     second = FakeModel(n_ctx=512)
-    result = summarize(TaskRunner(second), blocks_from_text(text), checkpoints=Saved())
+    result = summarize(TaskRunner(second), blocks_from_text(text), length="medium", checkpoints=Saved())
     assert result.summary
     assert len(second.calls) == 1  # only the final summary: every part and merge came from the checkpoints
     assert len(first.calls) > 5

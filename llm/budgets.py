@@ -1,0 +1,96 @@
+"""Every default and budget of the model work, named and explained once: decoding defaults, how a context window
+is shared between prompt, input and output, and how long answers may be.
+
+Ratios that divide a whole number of tokens are kept as integer divisors (n_ctx // 3), so a budget is the same
+number of tokens on every machine; shares of a budget that was already computed are fractions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """The service's budgets; BUDGETS below is the one instance the code reads."""
+
+    # Decoding
+    temperature: float = 0.0
+    """Sampling temperature when a request does not set one: 0 always picks the likeliest token."""
+    seed: int = 42
+    """Sampling seed when the SEED setting is not given: with temperature 0 the same input gives the same answer."""
+    repeat_penalty: float = 1.1
+    """Repeat penalty of every first try; small models loop without one."""
+    retry_repeat_penalty: float = 1.3
+    """Repeat penalty of the one retry a degenerate (looping, repeating or empty) answer gets."""
+    top_p: float = 0.95
+    """Nucleus sampling cut-off (matters only at temperature > 0)."""
+
+    # The context window
+    max_default_n_ctx: int = 8192
+    """N_CTX=0 takes the model's trained context, capped here: a 128k context would need gigabytes of memory."""
+    fallback_n_ctx: int = 4096
+    """The context used when the model file does not say what it was trained with."""
+    margin_tokens: int = 8
+    """Tokens kept free in every call, for the stop sequence and rounding; plus one per margin_per_ctx of n_ctx."""
+    margin_per_ctx: int = 128
+    """One more free token for every this many tokens of context."""
+    answer_ctx_divisor: int = 3
+    """An answer (a final summary, a list of points) may take at most n_ctx // 3 tokens, so a useful input fits."""
+    min_prompt_ctx_divisor: int = 3
+    """A model whose bare prompts take more than n_ctx // 3 tokens cannot do real work: refused at load."""
+
+    # Summaries
+    summary_input_divisor: int = 3
+    """A summary is never longer than what it summarizes: at most a third of the input's tokens are asked for."""
+    summary_tokens_per_sentence: int = 30
+    """About how many tokens a summary sentence takes, to turn a token bound into a number of sentences."""
+    min_summary_tokens: int = 24
+    """The smallest token cap a bounded summary gets (never more than the input itself has)."""
+    section_reserve_min: int = 48
+    """Fewest output tokens of one part summary (the map step of a long document)."""
+    section_reserve_max: int = 256
+    """Most output tokens of one part summary."""
+    section_reserve_ctx_divisor: int = 6
+    """A part summary takes at most n_ctx // 6 tokens, so several fit one merge prompt."""
+    section_reserve_floor: int = 24
+    """Below this a part summary cannot say anything: the context is refused as too small."""
+    section_reserve_shrink: float = 0.75
+    """How much a part summary's reserve shrinks per try while the merge budgets do not fit."""
+    section_words_per_token: float = 0.6
+    """Words asked of a part summary per output token it may use."""
+    min_section_words: int = 20
+    """Fewest words asked of a part summary."""
+    separator_tokens: int = 8
+    """Tokens counted for the blank lines between joined texts."""
+    final_summaries_share: float = 0.35
+    """Share of the final prompt's input budget for the merged part summaries; the rest holds the document's own
+    opening and closing."""
+    final_opening_share: float = 0.6
+    """Share of the remaining room for the document's opening (the closing gets what is left)."""
+    min_opening_room: int = 32
+    """Tokens of room below which the final prompt carries no opening or closing at all."""
+    max_merge_levels: int = 64
+    """Merge levels after which the hierarchy is a bug (the budgets guarantee far fewer)."""
+
+    # Key points
+    tokens_per_point: int = 48
+    """Output tokens one key point may take."""
+    extra_points_asked: int = 2
+    """The model is asked for this many more points than wanted, to leave room for dropping weak ones."""
+    min_points_per_chunk: int = 3
+    """Fewest points asked of each chunk of a long document."""
+    points_reserve_overhead: int = 16
+    """Output tokens of a points answer besides its points (numbering, line breaks)."""
+    max_cited_pages: int = 3
+    """Most pages a key point may cite."""
+    min_grounding: float = 0.5
+    """Share of a point's content words that its source text must contain, or the point is dropped."""
+
+
+BUDGETS = Budgets()
+
+
+def margin(n_ctx: int) -> int:
+    """Tokens kept free in every call of a model with this context."""
+    return BUDGETS.margin_tokens + n_ctx // BUDGETS.margin_per_ctx
