@@ -5,7 +5,6 @@ Run it with `python api.py` (flags: `python api.py --help`) or `gunicorn -c guni
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import re
@@ -17,11 +16,11 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from routes import errors, generate, health, jobs, metrics, openapi, resources, web
+from routes import auth, errors, generate, health, jobs, metrics, openapi, resources, web
 from settings import Settings, SettingsError, load_settings, settings_from_args
+from storage.errors import StorageError
 
 log = logging.getLogger("api")
-_OPEN_ENDPOINTS = frozenset({"health.health"}) | openapi.PUBLIC_ENDPOINTS | web.PUBLIC_ENDPOINTS
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -57,7 +56,8 @@ def configure_logging(level: str, log_format: str = "text") -> None:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app. test_config may hold SETTINGS, MODEL (a loaded model) or LOAD_MODEL=False."""
+    """Build the app. test_config may hold SETTINGS, MODEL (a loaded model) or LOAD_MODEL=False.
+    resources.close_app(app) stops what it started."""
     test_config = dict(test_config or {})
     settings: Settings = test_config.pop("SETTINGS", None) or load_settings()
     model = test_config.pop("MODEL", None)
@@ -80,34 +80,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)
     _register_request_ids(app)
-    _register_api_keys(app, settings)
+    auth.init_app(app, settings)
     return app
-
-
-def _register_api_keys(app: Flask, settings: Settings) -> None:
-    """With API_KEY set, every endpoint but /health needs `Authorization: Bearer <key>` or `X-API-Key`."""
-    if settings.api_key is None:
-        return
-    keys = [key.strip().encode() for key in settings.api_key.get_secret_value().split(",") if key.strip()]
-
-    @app.before_request
-    def _require_key():
-        if request.endpoint in _OPEN_ENDPOINTS:  # they describe or show; the page asks for the key itself
-            return None
-        offered = request.headers.get("X-API-Key", "")
-        authorization = request.headers.get("Authorization", "")
-        if authorization.lower().startswith("bearer "):
-            offered = authorization[7:].strip()
-        # Compare against every key, in constant time each, so timing tells nothing about which one matched.
-        matched = False
-        for key in keys:
-            matched |= hmac.compare_digest(offered.encode(), key)
-        if not matched:
-            return errors.error_response(
-                401, "unauthorized", "this server needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key'",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        return None
 
 
 def _register_request_ids(app: Flask) -> None:
@@ -143,7 +117,10 @@ def main(argv: list[str] | None = None) -> None:
         preflight(settings)
     except ModelUnavailableError as error:
         sys.exit(f"error: {error}")
-    app = create_app({"SETTINGS": settings})
+    try:
+        app = create_app({"SETTINGS": settings})
+    except StorageError as error:
+        sys.exit(f"error: {error}")
     signal.signal(signal.SIGTERM, _stop_serving)
     log.info("serving on http://%s:%d (model loading)", settings.host, settings.port)
     try:

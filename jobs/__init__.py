@@ -1,2 +1,3 @@
-"""Jobs: durable, queued work with progress, cancellation and results (the store comes first; the API and
-worker that use it follow with issue 5)."""
+"""Jobs: durable, queued work with progress, cancellation and results. The store keeps them (SQLite under
+DATA_DIR), the service runs them on one worker thread and is all the HTTP layer talks to; what each kind of job
+does lives in tasks/."""

@@ -1,22 +1,46 @@
-"""Runs queued jobs one at a time on the process's model and lets callers wait for them."""
+"""The job service: what the HTTP layer asks of jobs (submit, get, wait, follow, cancel, list), and the one worker
+thread per process that runs them first in first out on the process's model. Every change wakes whoever waits."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from jobs.errors import JobCancelledError, JobNotFoundError
 from jobs.store import CANCELLED, FAILED, Job, JobStore
 
 log = logging.getLogger(__name__)
-CANCEL_CHECK_S = 0.25
-RECOVERY_CHECK_S = 30.0
+CANCEL_CHECK_S = 0.25  # a running call asks the store whether it was cancelled at most this often
+RECOVERY_CHECK_S = 30.0  # how often a live worker takes back the jobs of dead ones
+PURGE_EVERY_S = 600.0  # how often finished jobs past their time to live are deleted
+FOLLOW_POLL_S = 1.0  # a follower looks at its job at least this often, even without a wake-up
 
 Execute = Callable[[Job, "JobControl"], dict]
-DescribeError = Callable[[Exception, Job], dict]
+# The client-facing {"code", "message"} of an error a job ended with (the API's one error table makes it).
+DescribeError = Callable[[Exception, Job | None], dict]
+
+
+def request_key(*parts: str | bytes) -> str:
+    """What identical requests share (the task, the model, the options, the bytes sent), and so their job."""
+    encoded = [part.encode("utf-8") if isinstance(part, str) else part for part in parts]
+    return hashlib.sha256(b"\0".join(encoded)).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to queue: its task, options, stored input, and the key identical requests share."""
+
+    task: str
+    options: dict[str, Any]
+    input: bytes
+    request_key: str
+    input_kind: str = "text"
+    filename: str | None = None
 
 
 class Checkpoints:
@@ -48,10 +72,10 @@ class JobControl:
 
 
 class JobService:
-    """One worker thread per process takes jobs first in first out; waiters are woken on every change."""
+    """Jobs for the HTTP layer, and the worker thread that runs them."""
 
-    def __init__(self, store: JobStore, execute: Execute, describe_error: DescribeError, *,
-                 can_run: Callable[[], bool] = lambda: True, ttl_s: float = 168 * 3600, poll_s: float = 1.0,
+    def __init__(self, store: JobStore, execute: Execute, describe_error: DescribeError, *, ttl_s: float,
+                 max_queue: int, can_run: Callable[[], bool] = lambda: True, poll_s: float = 1.0,
                  on_end: Callable[[Job], None] | None = None):
         self.store = store
         self._on_end = on_end
@@ -59,6 +83,7 @@ class JobService:
         self._execute = execute
         self._describe_error = describe_error
         self._ttl_s = ttl_s
+        self._max_queue = max_queue
         self._poll_s = poll_s
         self._changed = threading.Condition()
         self._stop = threading.Event()
@@ -67,9 +92,89 @@ class JobService:
         self._last_purge = 0.0
         self._last_recovery = time.monotonic()
 
+    # What the HTTP layer asks
+
+    def submit(self, new: NewJob) -> Job:
+        """The job for a request: a finished identical one's result, an identical one still queued or running
+        (now shared), or a new job in the queue; raises QueueFullError when MAX_QUEUE jobs already wait."""
+        job = self.store.cached_result(new.request_key, self._ttl_s) or self.store.attach(new.request_key)
+        if job is None:
+            job = self.store.create(
+                new.task, new.options, new.input, input_kind=new.input_kind, filename=new.filename,
+                request_key=new.request_key, max_queue=self._max_queue,
+            )
+            self.notify()
+        return job
+
+    def get(self, job_id: str) -> Job:
+        """A job by id; raises JobNotFoundError."""
+        job = self.store.get(job_id)
+        if job is None:
+            raise JobNotFoundError(f"no job {job_id[:64]!r}: it never existed or has expired")
+        return job
+
+    def list(self, limit: int, offset: int) -> list[Job]:
+        """Recent jobs, newest first."""
+        return self.store.list(limit=limit, offset=offset)
+
+    def wait(self, job_id: str, timeout: float) -> Job:
+        """The job once it has ended, or as it is after timeout seconds (or when shutdown begins); raises
+        JobNotFoundError if it expires meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.store.get(job_id)
+            if job is None:
+                raise JobNotFoundError(f"no job {job_id[:64]!r}: it has expired")
+            remaining = deadline - time.monotonic()
+            if job.finished or remaining <= 0 or self.stopping:
+                return job
+            with self._changed:
+                self._changed.wait(min(remaining, self._poll_s))
+
+    def follow(self, job_id: str, idle_s: float) -> Iterator[Job | None]:
+        """The job each time its status or progress changes, the last time once it has ended; None when idle_s
+        passed without a change (time for a keep-alive). Ends early when shutdown begins; raises JobNotFoundError
+        when the job expires meanwhile."""
+        last_state = None
+        last_sent = time.monotonic()
+        while True:
+            job = self.get(job_id)
+            state = (job.status, job.progress)
+            if state != last_state or job.finished:
+                yield job
+                last_state, last_sent = state, time.monotonic()
+            if job.finished or self.stopping:
+                return
+            if time.monotonic() - last_sent > idle_s:
+                yield None
+                last_sent = time.monotonic()
+            with self._changed:
+                self._changed.wait(FOLLOW_POLL_S)
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel: a queued job never runs, a running one stops at its next generated token, an ended one stays
+        as it was; raises JobNotFoundError."""
+        self.get(job_id)
+        job = self.store.cancel(job_id, self._describe(JobCancelledError("the job was cancelled before it ran")))
+        self.notify()
+        if job is None:  # purged in between
+            raise JobNotFoundError(f"no job {job_id[:64]!r}: it has expired")
+        return job
+
+    def abandon(self, job_id: str) -> bool:
+        """The client waiting for a job went away: cancel it (nobody else will read it) unless an identical
+        request joined it. Returns whether it was cancelled."""
+        job = self.store.get(job_id)
+        if job is None or job.shared:
+            return False
+        self.cancel(job_id)
+        return True
+
+    # Lifecycle
+
     def start(self) -> None:
         """Requeue jobs a crash left running, then start the worker thread."""
-        requeued = self.store.requeue_interrupted()
+        requeued = self.store.requeue_interrupted(self._describe(JobCancelledError("the job was cancelled")))
         if requeued:
             log.info("requeued %d job(s) interrupted by a restart", requeued)
         self._thread = threading.Thread(target=self._work, name="job-worker", daemon=True)
@@ -93,26 +198,20 @@ class JobService:
         if self._thread is not None:
             self._thread.join(grace_s + 30)
 
+    def close(self) -> None:
+        """Stop at once (cutting a running call short) and close the store."""
+        self.stop(0.0)
+        self.store.close()
+
     def notify(self) -> None:
         """Wake the worker and every waiter: something changed."""
         with self._changed:
             self._changed.notify_all()
 
-    def wait(self, job_id: str, timeout: float) -> Job | None:
-        """The job once it has ended, or as it is when timeout seconds have passed."""
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.store.get(job_id)
-            remaining = deadline - time.monotonic()
-            if job is None or job.finished or remaining <= 0 or self.stopping:
-                return job
-            with self._changed:
-                self._changed.wait(min(remaining, self._poll_s))
+    # The worker
 
-    def wait_for_change(self, timeout: float) -> None:
-        """Sleep until something changes (or timeout)."""
-        with self._changed:
-            self._changed.wait(timeout)
+    def _describe(self, error: Exception, job: Job | None = None) -> dict:
+        return self._describe_error(error, job)
 
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -153,12 +252,12 @@ class JobService:
             result = self._execute(job, control)
         except Exception as error:  # noqa: BLE001 - every failure must end the job with a reason
             if self._cancel_requested(job.id):
-                self.store.fail(job.id, {"code": "cancelled", "message": "the job was cancelled"}, CANCELLED)
+                self.store.fail(job.id, self._describe(JobCancelledError("the job was cancelled"), job), CANCELLED)
             elif self._stop.is_set():
                 self.store.release(job.id)
                 log.info("job %s put back in the queue by shutdown; it resumes from its checkpoints", job.id)
             else:
-                self.store.fail(job.id, self._describe_error(error, job), FAILED)
+                self.store.fail(job.id, self._describe(error, job), FAILED)
             return
         if not self.store.succeed(job.id, result):
             log.warning("job %s was taken over by another worker; this result is dropped", job.id)
@@ -171,12 +270,11 @@ class JobService:
         if time.monotonic() - self._last_recovery > RECOVERY_CHECK_S:
             # A worker killed after its grace (or a crash) leaves its job running; pick it up again.
             self._last_recovery = time.monotonic()
-            requeued = self.store.requeue_interrupted()
+            requeued = self.store.requeue_interrupted(self._describe(JobCancelledError("the job was cancelled")))
             if requeued:
                 log.info("requeued %d job(s) whose worker is gone", requeued)
-        if time.monotonic() - self._last_purge > 600:
+        if time.monotonic() - self._last_purge > PURGE_EVERY_S:
             self._last_purge = time.monotonic()
             purged = self.store.purge(self._ttl_s)
             if purged:
                 log.info("purged %d finished job(s) older than %.0f h", purged, self._ttl_s / 3600)
-

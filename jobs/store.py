@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs.errors import QueueFullError
+from storage.sqlite import open_database
+
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
-
-
-class QueueFullError(Exception):
-    """The queue already holds MAX_QUEUE waiting jobs."""
+STATUSES = (QUEUED, RUNNING, *FINISHED)
 
 
 @dataclass
@@ -55,8 +55,8 @@ class JobStore(ABC):
 
     @abstractmethod
     def create(self, task: str, options: dict, input: bytes, *, input_kind: str = "text",
-               filename: str | None = None, request_key: str | None = None, max_queue: int = 100) -> Job:
-        """Queue a new job; raises QueueFullError when max_queue jobs are already waiting."""
+               filename: str | None = None, request_key: str | None = None, max_queue: int | None = None) -> Job:
+        """Queue a new job; raises QueueFullError when max_queue jobs are already waiting (None: no limit)."""
 
     @abstractmethod
     def attach(self, request_key: str) -> Job | None:
@@ -87,17 +87,18 @@ class JobStore(ABC):
         """Store the error (or mark cancelled) of a job this store claimed; False as for succeed."""
 
     @abstractmethod
-    def cancel(self, job_id: str) -> Job | None:
-        """Cancel: a queued job ends now, a running one is asked to stop (checked between tokens and calls)."""
+    def cancel(self, job_id: str, error: dict) -> Job | None:
+        """Cancel: a queued job ends now with this error, a running one is asked to stop (checked between tokens
+        and calls)."""
 
     @abstractmethod
     def release(self, job_id: str) -> None:
         """Put a running job back at its place in the queue (shutdown); its checkpoints stay."""
 
     @abstractmethod
-    def requeue_interrupted(self) -> int:
-        """Put jobs whose worker is gone (a crash, a kill) back in the queue, or end them if they were being
-        cancelled; returns how many were requeued. Jobs that a live worker runs are left alone."""
+    def requeue_interrupted(self, cancelled_error: dict) -> int:
+        """Put jobs whose worker is gone (a crash, a kill) back in the queue, or end them with cancelled_error if
+        they were being cancelled; returns how many were requeued. Jobs that a live worker runs are left alone."""
 
     @abstractmethod
     def cached_result(self, request_key: str, max_age_s: float) -> Job | None:
@@ -123,37 +124,9 @@ class JobStore(ABC):
     def load_checkpoints(self, job_id: str) -> dict[str, Any]:
         """All intermediate work saved for a job."""
 
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    task TEXT NOT NULL,
-    status TEXT NOT NULL,
-    options TEXT NOT NULL,
-    input BLOB,
-    input_kind TEXT NOT NULL,
-    filename TEXT,
-    request_key TEXT,
-    progress TEXT NOT NULL DEFAULT '{}',
-    result TEXT,
-    error TEXT,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    cancel_requested INTEGER NOT NULL DEFAULT 0,
-    owner TEXT,
-    shared INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, created_at);
-CREATE INDEX IF NOT EXISTS jobs_by_request ON jobs (request_key, status, finished_at);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    job_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (job_id, key)
-);
-"""
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store's connections."""
 
 
 # Every column but the input, which can be megabytes: only the worker that claims a job needs it, while
@@ -168,19 +141,9 @@ class SqliteJobStore(JobStore):
     """Jobs in one SQLite file (WAL mode), safe to share between the threads of a process."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
-        if "owner" not in columns:  # a database made before jobs had owners
-            self._db.execute("ALTER TABLE jobs ADD COLUMN owner TEXT")
-        if "shared" not in columns:
-            self._db.execute("ALTER TABLE jobs ADD COLUMN shared INTEGER NOT NULL DEFAULT 0")
+        self._db = open_database(path)  # migrated to the newest schema
         # Who runs a claimed job: this host, this process, this store (a process may open the file again).
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -233,13 +196,15 @@ class SqliteJobStore(JobStore):
             cancel_requested=bool(row["cancel_requested"]), shared=bool(row["shared"]),
         )
 
-    def create(self, task, options, input, *, input_kind="text", filename=None, request_key=None, max_queue=100):
+    def create(self, task, options, input, *, input_kind="text", filename=None, request_key=None, max_queue=None):
         job_id = uuid.uuid4().hex
 
         def insert(db):
             waiting = db.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (QUEUED,)).fetchone()[0]
-            if waiting >= max_queue:
-                raise QueueFullError(f"{waiting} jobs are already waiting (MAX_QUEUE={max_queue})")
+            if max_queue is not None and waiting >= max_queue:
+                raise QueueFullError(
+                    f"the queue is full: {waiting} jobs are already waiting (MAX_QUEUE={max_queue}); try again later"
+                )
             db.execute(
                 "INSERT INTO jobs (id, task, status, options, input, input_kind, filename, request_key, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -316,16 +281,15 @@ class SqliteJobStore(JobStore):
     def fail(self, job_id, error, status=FAILED):
         return self._finish(job_id, status, "error", error)
 
-    def cancel(self, job_id):
+    def cancel(self, job_id, error):
         def cancel(db):
             row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 return None
             if row["status"] == QUEUED:
-                error = json.dumps({"code": "cancelled", "message": "the job was cancelled before it ran"})
                 db.execute(
                     "UPDATE jobs SET status = ?, error = ?, finished_at = ?, input = NULL WHERE id = ?",
-                    (CANCELLED, error, time.time(), job_id),
+                    (CANCELLED, json.dumps(error), time.time(), job_id),
                 )
             elif row["status"] == RUNNING:
                 db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
@@ -342,13 +306,13 @@ class SqliteJobStore(JobStore):
 
         self._transaction(release)
 
-    def requeue_interrupted(self):
+    def requeue_interrupted(self, cancelled_error):
         def requeue(db):
             orphans = [
                 row for row in db.execute("SELECT id, owner, cancel_requested FROM jobs WHERE status = ?", (RUNNING,))
                 if self._owner_gone(row["owner"])
             ]
-            error = json.dumps({"code": "cancelled", "message": "the job was cancelled"})
+            error = json.dumps(cancelled_error)
             for row in orphans:
                 if row["cancel_requested"]:  # cancelled before its worker died: it stays cancelled
                     db.execute(
@@ -379,7 +343,7 @@ class SqliteJobStore(JobStore):
     def count_by_status(self):
         with self._lock:
             rows = self._db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
-        return {status: 0 for status in (QUEUED, RUNNING, *FINISHED)} | {row[0]: row[1] for row in rows}
+        return dict.fromkeys(STATUSES, 0) | {row[0]: row[1] for row in rows}
 
     def purge(self, max_age_s):
         def purge(db):

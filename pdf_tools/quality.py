@@ -1,4 +1,4 @@
-"""Tell real text from garbage: (cid:NN) runs, private-use glyphs, mojibake, symbol soup."""
+"""Tell real text from garbage: (cid:NN) runs, glyph names, private-use glyphs, mojibake, symbol soup."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 _CID = re.compile(r"\(cid:\d+\)")
+# What a reader writes for a font with no map to Unicode (a Type 3 font's /g437/g258/g3...): glyph names, not text.
+_GLYPH_NAMES = re.compile(r"(?:/[A-Za-z]{1,12}\d{1,6}){5,}")  # five or more in a row: paths have fewer
 _MOJIBAKE = re.compile(r"Ã[\x80-\xbf\u0080-\u00bf]|â€|Â[\u00a0-\u00bf]|ï¿½")
 _TOKEN = re.compile(r"\S+")
 _DOT_LEADER = re.compile(r"(?:\s*\.){3,}")
@@ -31,6 +33,8 @@ def is_garbled(text: str) -> bool:
     visible = [char for char in text if not char.isspace()]
     if not visible:
         return False
+    if sum(len(run) for run in _GLYPH_NAMES.findall(text)) / len(visible) > 0.2:
+        return True
     bad = sum(
         1 for char in visible if char == "\ufffd" or unicodedata.category(char) in ("Co", "Cn")
     )

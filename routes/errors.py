@@ -1,14 +1,21 @@
-"""Every error the API answers, as JSON {"error": {"code", "message"}} with a fitting status."""
+"""Every error the API answers, as JSON {"error": {"code", "message"}} with a fitting status: the one table that
+maps the errors raised inside (model, documents, jobs, tasks) to HTTP, and the models of the error bodies."""
 
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
-from flask import Flask, g, jsonify
+from flask import Flask, g
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from werkzeug.exceptions import HTTPException
 
+from jobs.errors import JobCancelledError, JobNotFoundError, QueueFullError
+from jobs.store import Job
 from llm.errors import CancelledError, InputTooLargeError, ModelNotReadyError, ModelUnavailableError
 from pdf_tools import errors as pdf
+from routes.responses import json_response
+from tasks.errors import NoAnswerError
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +29,82 @@ _HTTP_CODES = {
     422: "unprocessable",
     429: "too_many_requests",
 }
+
+# The one table: each error raised inside, the status and code a client sees for it.
+_DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    ModelNotReadyError: (503, "model_loading"),
+    ModelUnavailableError: (503, "model_unavailable"),
+    InputTooLargeError: (413, "payload_too_large"),
+    CancelledError: (409, "cancelled"),
+    JobCancelledError: (409, "cancelled"),
+    JobNotFoundError: (404, "not_found"),
+    QueueFullError: (503, "queue_full"),
+    NoAnswerError: (422, "no_answer"),
+    pdf.NotAPdfError: (415, "unsupported_media_type"),
+    pdf.EmptyFileError: (400, "invalid_request"),
+    pdf.PageRangeError: (400, "invalid_request"),
+    pdf.TooManyPagesError: (413, "payload_too_large"),
+    pdf.PasswordRequiredError: (422, "pdf_password_required"),
+    pdf.PasswordIncorrectError: (422, "pdf_password_incorrect"),
+    pdf.NoTextError: (422, "pdf_no_text"),
+    pdf.GarbledTextError: (422, "pdf_garbled_text"),
+    pdf.UnreadableError: (422, "pdf_unreadable"),
+    pdf.TooComplexError: (422, "pdf_too_complex"),
+    pdf.ReaderBusyError: (503, "server_busy"),
+}
+_RETRY_AFTER = {"model_loading": "5", "server_busy": "10", "queue_full": "30"}
+_STATUS_BY_CODE = {code: status for status, code in _DOMAIN_ERRORS.values()} | {
+    code: status for status, code in _HTTP_CODES.items()
+} | {"internal_error": 500}
+
+# What each status an operation may answer means (the API description shows these).
+STATUS_DESCRIPTIONS = {
+    400: "Invalid request: bad JSON, missing or empty text, wrong types, unknown fields, values out of range.",
+    401: "API_KEY is set and the request has no valid key (`Authorization: Bearer <key>` or `X-API-Key`).",
+    404: "No such job: it never existed or has expired.",
+    409: "A synchronous request whose job was cancelled.",
+    413: "The body is over MAX_UPLOAD_MB, the text over MAX_TEXT_CHARS, or the PDF over MAX_PAGES.",
+    415: "The body is neither JSON nor a form, or the file is not a PDF, .txt or .md file (judged by its content).",
+    422: "The document cannot be used: the PDF needs a password, the password is wrong, it has no text layer (a "
+         "scan), its text is garbled, it is broken, or reading it took too much time or memory; or the text gave "
+         "no answer at all (`no_answer`: no key point, no summary).",
+    500: "A bug; the answer carries a `request_id` that the server log also has.",
+    503: "The model is loading (`model_loading`) or failed to load (`model_unavailable`), the queue is full "
+         "(`queue_full`), or too many PDFs are being read at once (`server_busy`); see Retry-After.",
+}
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="What kind of error, for programs.")
+    message: str = Field(description="What went wrong, in plain words.")
+    request_id: str | None = Field(
+        None, exclude_if=lambda value: value is None, description="With 500: the id the server log has."
+    )
+
+
+class ErrorBody(BaseModel):
+    """Every error answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: ErrorDetail
+
+
+def _error_model(status: int) -> type[ErrorBody]:
+    """The error body of one status, its codes listed."""
+    codes = tuple(sorted(code for code, code_status in _STATUS_BY_CODE.items() if code_status == status))
+    detail = create_model(
+        f"Error{status}Detail", __base__=ErrorDetail, __doc__=STATUS_DESCRIPTIONS[status],
+        code=(Literal[codes], Field(description="What kind of error, for programs.")),
+    )
+    return create_model(f"Error{status}", __base__=ErrorBody, __doc__=STATUS_DESCRIPTIONS[status], error=(detail, ...))
+
+
+ERROR_MODELS: dict[int, type[ErrorBody]] = {status: _error_model(status) for status in STATUS_DESCRIPTIONS}
 
 
 class ApiError(Exception):
@@ -40,33 +123,12 @@ def invalid_request(message: str) -> ApiError:
     return ApiError(400, "invalid_request", message)
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra):
-    """The JSON error body every failure uses."""
-    body = {"error": {"code": code, "message": message, **extra}}
-    return jsonify(body), status, headers or {}
-
-
-_DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
-    ModelNotReadyError: (503, "model_loading"),
-    ModelUnavailableError: (503, "model_unavailable"),
-    InputTooLargeError: (413, "payload_too_large"),
-    CancelledError: (409, "cancelled"),
-    pdf.NotAPdfError: (415, "unsupported_media_type"),
-    pdf.EmptyFileError: (400, "invalid_request"),
-    pdf.PageRangeError: (400, "invalid_request"),
-    pdf.TooManyPagesError: (413, "payload_too_large"),
-    pdf.PasswordRequiredError: (422, "pdf_password_required"),
-    pdf.PasswordIncorrectError: (422, "pdf_password_incorrect"),
-    pdf.NoTextError: (422, "pdf_no_text"),
-    pdf.GarbledTextError: (422, "pdf_garbled_text"),
-    pdf.UnreadableError: (422, "pdf_unreadable"),
-    pdf.TooComplexError: (422, "pdf_too_complex"),
-    pdf.ReaderBusyError: (503, "server_busy"),
-}
-_RETRY_AFTER = {"model_loading": "5", "server_busy": "10", "queue_full": "30"}
-_STATUS_BY_CODE = {code: status for status, code in _DOMAIN_ERRORS.values()} | {
-    code: status for status, code in _HTTP_CODES.items()
-} | {"internal_error": 500, "queue_full": 503}
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   request_id: str | None = None):
+    """The JSON error answer every failure uses, built by its status's error model."""
+    model = ERROR_MODELS.get(status, ErrorBody)
+    body = model(error={"code": code, "message": message, "request_id": request_id})
+    return json_response(body, status, headers)
 
 
 def classify(error: Exception) -> ApiError | None:
@@ -79,9 +141,28 @@ def classify(error: Exception) -> ApiError | None:
             message = str(error)
             if code == "model_unavailable":
                 message = f"the model is not available: {message}"
-            headers = {"Retry-After": _RETRY_AFTER[code]} if code in _RETRY_AFTER else {}
-            return ApiError(status, code, message, headers)
+            return ApiError(status, code, message, retry_after(code))
     return None
+
+
+def describe_job_error(error: Exception, job: Job | None) -> dict:
+    """The error a job ends with, as it is stored: the client-facing form of known errors, a request id for
+    bugs (logged with their traceback)."""
+    known = classify(error)
+    if known is not None:
+        return {"code": known.code, "message": known.message}
+    request_id = (job.options.get("request_id") or job.id) if job is not None else "-"
+    log.error("job %s (request %s) failed unexpectedly", getattr(job, "id", "-"), request_id, exc_info=error)
+    return {"code": "internal_error", "message": f"unexpected server error; quote request id {request_id}",
+            "request_id": request_id}
+
+
+def stored_error_response(error: dict | None, cancelled: bool = False):
+    """The answer for a job that ended with this stored error."""
+    error = dict(error or {"code": "internal_error", "message": "the job failed"})
+    code = error["code"]
+    status = 409 if cancelled else status_for(code)
+    return error_response(status, code, error["message"], retry_after(code), error.get("request_id"))
 
 
 def status_for(code: str) -> int:
@@ -117,6 +198,5 @@ def register_error_handlers(app: Flask) -> None:
         request_id = g.get("request_id", "-")
         log.exception("unexpected error (request %s)", request_id, exc_info=error)
         return error_response(
-            500, "internal_error", f"unexpected server error; quote request id {request_id}",
-            request_id=request_id,
+            500, "internal_error", f"unexpected server error; quote request id {request_id}", request_id=request_id
         )

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from flask import Blueprint
 
-from flask import Blueprint, jsonify
-
+from routes.apispec import SERVICE, answers, api
+from routes.auth import public
 from routes.resources import get_model_host
+from routes.responses import json_response
+from routes.schemas import Health, HealthError, HealthUnavailable
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
+@public  # load balancers and probes ask it without a key
+@api.validate(resp=answers(HTTP_200=(Health, "The model is loaded."),
+                           HTTP_503=(HealthUnavailable, "The model is still loading (with Retry-After) or failed "
+                                                        "to load.")),
+              tags=[SERVICE], operation_id="health")
 def health():
-    """503 while the model loads (or failed to), 200 with the model's settings once it is ready."""
+    """Whether the model is loaded, and which one
+
+    503 while the model loads (or failed to), 200 with the model's settings once it is ready.
+    """
     host = get_model_host()
     if host.state == "loading":
-        return jsonify({"status": "loading"}), 503, {"Retry-After": "5"}
+        return json_response(HealthUnavailable(status="loading"), 503, {"Retry-After": "5"})
     if host.state == "failed":
-        error = {"code": "model_unavailable", "message": host.failure}
-        return jsonify({"status": "failed", "error": error}), 503
-    info = asdict(host.get().info)
-    info.pop("extra")
-    return jsonify({"status": "ok", "model": info})
+        error = HealthError(code="model_unavailable", message=host.failure)
+        return json_response(HealthUnavailable(status="failed", error=error), 503)
+    return json_response(Health(status="ok", model=host.get().info))

@@ -1,33 +1,19 @@
-"""Turn a request (JSON, or a multipart form with a file) into validated options and document text."""
+"""Turn a request (JSON, or a multipart form with a file) into a task's validated request and its document."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from flask import request
 
 from llm import TextBlock, blocks_from_text
-from pdf_tools import Limits, is_pdf, read_pdf
+from pdf_tools import is_pdf, read_pdf
 from routes.errors import ApiError, invalid_request
 from routes.resources import get_settings
-from routes.schemas import parse
+from routes.schemas import PDF_ONLY_FIELDS, parse_request
+from tasks import Document, Received, Task
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
-FILE_ONLY_FIELDS = ("pages", "password")
-
-
-@dataclass
-class DocumentInput:
-    """What a request asks about: the text in blocks (with pages for PDFs) and what reading it found."""
-
-    blocks: list[TextBlock]
-    page_count: int | None = None  # pages used, for PDFs
-    warnings: list[str] = field(default_factory=list)
-    raw: bytes = b""  # the bytes the user sent, which identify the request
-    kind: str = "text"
-    filename: str | None = None
-    pages_asked: str | None = None
 
 
 def _unsupported(message: str) -> ApiError:
@@ -63,7 +49,11 @@ def _decode_text_file(data: bytes, name: str) -> str:
     return str(best)
 
 
-def _read_file(data: bytes, name: str, content_type: str, form: dict[str, str]) -> DocumentInput:
+def _text_received(text: str) -> Received:
+    return Received(Document(blocks_from_text(text)), raw=text.encode("utf-8"))
+
+
+def _read_file(data: bytes, name: str, content_type: str, form: dict[str, str]) -> Received:
     password = form.pop("password", None) or None
     pages = form.pop("pages", None) or None
     if not data:
@@ -71,15 +61,10 @@ def _read_file(data: bytes, name: str, content_type: str, form: dict[str, str]) 
     suffix = PurePath(name).suffix.lower()
     # A text file that merely mentions "%PDF-" is still text: for text names, only a real header counts.
     if is_pdf(data) and (suffix not in TEXT_SUFFIXES or data.lstrip()[:5] == b"%PDF-"):
-        settings = get_settings()
-        limits = Limits(
-            max_pages=settings.max_pages, timeout_s=settings.pdf_timeout_s,
-            page_timeout_s=settings.pdf_page_timeout_s, memory_mb=settings.pdf_memory_mb,
-        )
-        document = read_pdf(data, password=password, pages=pages, limits=limits)
+        document = read_pdf(data, password=password, pages=pages, limits=get_settings().pdf_limits())
         _check_length("".join(page.text for page in document.pages))
         blocks = [TextBlock(page.text, page.number) for page in document.pages]
-        return DocumentInput(blocks, len(document.pages), list(document.warnings), data, "pdf", name, pages)
+        return Received(Document(blocks, len(document.pages), list(document.warnings)), data, "pdf", name, pages)
     if suffix in TEXT_SUFFIXES or (content_type.startswith("text/") and suffix not in (".pdf",)):
         if pages or password:
             raise invalid_request("'pages' and 'password' apply only to PDF files")
@@ -87,14 +72,15 @@ def _read_file(data: bytes, name: str, content_type: str, form: dict[str, str]) 
         if not text.strip():
             raise invalid_request(f"the file {name} has no text")
         _check_length(text)
-        return DocumentInput(blocks_from_text(text), raw=data, kind="file", filename=name)
+        return Received(Document(blocks_from_text(text)), raw=data, kind="file", filename=name)
     if suffix == ".pdf" or content_type == "application/pdf":
         raise _unsupported(f"{name} is not a PDF, whatever its name says: its content is not PDF data")
     raise _unsupported(f"{name}: only PDF, .txt and .md files are accepted")
 
 
-def read_request(schema):
-    """The validated options and the document of a JSON or multipart request to a generate endpoint."""
+def read_request(task: Task):
+    """The validated request (options, `async`) and the document of a JSON or multipart request for a task."""
+    settings = get_settings()
     if request.mimetype == "multipart/form-data":
         form = {key: value for key, value in request.form.items()}
         upload = request.files.get("file")
@@ -105,17 +91,17 @@ def read_request(schema):
                 raise invalid_request("a form needs a 'file' field (a PDF, .txt or .md file) or a 'text' field")
             document = None
         else:
-            if "text" in form or "points" in form:
+            if any(name in form for name in ("text", *task.text_aliases)):
                 raise invalid_request("send either a file or a text, not both")
             name = PurePath(upload.filename or "upload").name
             document = _read_file(upload.read(), name, upload.mimetype or "", form)
-        unknown = [name for name in FILE_ONLY_FIELDS if form.get(name)]  # empty fields count as absent
+        unknown = [name for name in PDF_ONLY_FIELDS if form.get(name)]  # empty fields count as absent
         if unknown:
             raise invalid_request(f"'{unknown[0]}' applies only to an uploaded PDF file")
-        options = parse(schema, form, strict=False, with_file=document is not None)
+        options = parse_request(task, form, settings, strict=False, with_file=document is not None)
         if document is None:
             _check_length(options.text)
-            document = DocumentInput(blocks_from_text(options.text), raw=options.text.encode("utf-8"))
+            document = _text_received(options.text)
         return options, document
     if not request.is_json:
         raise _unsupported(
@@ -129,9 +115,9 @@ def read_request(schema):
     if body is None:
         raise invalid_request("the body is not valid JSON")
     if isinstance(body, dict):
-        for name in FILE_ONLY_FIELDS:
+        for name in PDF_ONLY_FIELDS:
             if name in body:
                 raise invalid_request(f"'{name}' applies only to an uploaded PDF file (a multipart form)")
-    options = parse(schema, body, strict=True)
+    options = parse_request(task, body, settings, strict=True)
     _check_length(options.text)
-    return options, DocumentInput(blocks_from_text(options.text), raw=options.text.encode("utf-8"))
+    return options, _text_received(options.text)

@@ -1,141 +1,104 @@
 """The jobs resource: GET /jobs, GET /jobs/<id> (long-poll with ?wait=S), GET /jobs/<id>/events (Server-Sent
-Events), DELETE /jobs/<id> (cancel)."""
+Events), DELETE /jobs/<id> (cancel). The job service does the work; these views translate."""
 
 from __future__ import annotations
 
 import json
-import time
-from datetime import UTC, datetime
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, request, url_for
 
-from jobs.store import SUCCEEDED, Job
-from routes.errors import ApiError, invalid_request
+from jobs.errors import JobNotFoundError
+from jobs.store import SUCCEEDED
+from routes.apispec import JOBS, answers, api
+from routes.errors import classify
 from routes.resources import get_jobs, get_settings
+from routes.responses import json_response
+from routes.schemas import JobList, JobListQuery, JobView, JobWaitQuery, validate
 
 bp = Blueprint("jobs", __name__)
-HEARTBEAT_S = 15.0
+HEARTBEAT_S = 15.0  # an idle event stream gets a comment line this often, so proxies keep it open
+JOB_ID = {"job_id": "The `job_id` a generate request answered with."}
 
 
-def _time(value: float | None) -> str | None:
-    return datetime.fromtimestamp(value, UTC).isoformat() if value else None
-
-
-def job_json(job: Job) -> dict:
-    """A job as the API shows it (never its input)."""
-    return job_json_outside_request(job, url_for("jobs.get_job", job_id=job.id))
-
-
-def _job_or_404(job_id: str) -> Job:
-    job = get_jobs().store.get(job_id)
-    if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id[:64]!r}: it never existed or has expired")
-    return job
-
-
-def _expired(job_id: str) -> ApiError:
-    """The 404 for a job that expired (was purged) while a request waited for it."""
-    return ApiError(404, "not_found", f"no job {job_id[:64]!r}: it has expired")
-
-
-def _number(name: str, default: float, low: float, high: float, whole: bool = False) -> float:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw) if whole else float(raw)
-    except ValueError:
-        raise invalid_request(f"'{name}' must be a {'whole ' if whole else ''}number") from None
-    if not low <= value <= high:
-        raise invalid_request(f"'{name}' must be between {low:g} and {high:g}")
-    return value
+def job_view(job) -> JobView:
+    """A job as the API shows it."""
+    return JobView.of(job, url_for("jobs.get_job", job_id=job.id))
 
 
 @bp.get("/jobs")
+@api.validate(query=JobListQuery, resp=answers(400, 500, HTTP_200=(JobList, "A page of jobs, with a `next` link "
+                                                                           "when it is full.")),
+              tags=[JOBS], operation_id="listJobs")
 def list_jobs():
-    """Recent jobs, newest first, paged with ?limit= and ?offset=."""
-    limit = int(_number("limit", 20, 1, 200, whole=True))
-    offset = int(_number("offset", 0, 0, 10**9, whole=True))
-    jobs = get_jobs().store.list(limit=limit, offset=offset)
-    body = {"jobs": [job_json(job) for job in jobs], "limit": limit, "offset": offset}
-    if len(jobs) == limit:
-        body["next"] = url_for("jobs.list_jobs", limit=limit, offset=offset + limit)
-    return jsonify(body)
+    """Recent jobs, newest first
+
+    Finished jobs are kept for JOB_TTL_HOURS.
+    """
+    query = validate(JobListQuery, request.args.to_dict(), get_settings(), strict=False)
+    jobs = get_jobs().list(limit=query.limit, offset=query.offset)
+    full = len(jobs) == query.limit
+    return json_response(JobList(
+        jobs=[job_view(job) for job in jobs], limit=query.limit, offset=query.offset,
+        next=url_for("jobs.list_jobs", limit=query.limit, offset=query.offset + query.limit) if full else None,
+    ))
 
 
 @bp.get("/jobs/<job_id>")
+@api.validate(query=JobWaitQuery, resp=answers(400, 404, 500, HTTP_200=(JobView, "The job.")),
+              tags=[JOBS], operation_id="getJob", path_parameter_descriptions=JOB_ID)
 def get_job(job_id: str):
-    """A job; ?wait=S answers as soon as the job ends, or after S seconds."""
-    job = _job_or_404(job_id)
-    wait = _number("wait", 0, 0, get_settings().max_wait_s)
-    if wait:
-        job = get_jobs().wait(job_id, wait)
-        if job is None:  # purged while we waited
-            raise _expired(job_id)
-    return jsonify(job_json(job))
+    """A job: status, progress, result or error"""
+    jobs = get_jobs()
+    job = jobs.get(job_id)
+    query = validate(JobWaitQuery, request.args.to_dict(), get_settings(), strict=False)
+    if query.wait:
+        job = jobs.wait(job_id, query.wait)
+    return json_response(job_view(job))
 
 
 @bp.delete("/jobs/<job_id>")
+@api.validate(resp=answers(404, 500, HTTP_200=(JobView, "The job, after the cancel request.")),
+              tags=[JOBS], operation_id="cancelJob", path_parameter_descriptions=JOB_ID)
 def cancel_job(job_id: str):
-    """Cancel: a queued job never runs; a running one stops at its next generated token."""
-    _job_or_404(job_id)
-    jobs = get_jobs()
-    job = jobs.store.cancel(job_id)
-    jobs.notify()
-    if job is None:
-        raise _expired(job_id)
-    return jsonify(job_json(job))
+    """Cancel a job
+
+    A queued job never runs; a running one stops at its next generated token; an ended one stays as it is. The job
+    stays listed, with status `cancelled` once it stops.
+    """
+    return json_response(job_view(get_jobs().cancel(job_id)))
 
 
 @bp.get("/jobs/<job_id>/events")
+@api.validate(resp=answers(404, 500, HTTP_200=(None, "The event stream."), media={200: "text/event-stream"}),
+              tags=[JOBS],
+              operation_id="jobEvents", path_parameter_descriptions=JOB_ID)
 def job_events(job_id: str):
-    """Server-Sent Events: progress as it happens, then the result or the error, then the stream ends."""
-    _job_or_404(job_id)
+    """Follow a job as Server-Sent Events
+
+    `progress` events (`{"status", "stage", "done", "total"}`) as the job goes, then one `result` (the job, with its
+    result) or `error` event (the job, with its error), then the stream ends. A comment line keeps an idle
+    connection alive.
+    """
     jobs = get_jobs()
-    first = job_json(jobs.store.get(job_id))
-    status_url = first["status_url"]
+    status_url = url_for("jobs.get_job", job_id=jobs.get(job_id).id)  # a stream has no request to build URLs in
 
     def stream():
-        last_progress = None
-        last_sent = time.monotonic()
-        while True:
-            job = jobs.store.get(job_id)
-            if job is None:
-                yield _event("error", {"code": "not_found", "message": "the job expired"})
-                return
-            body = job_json_outside_request(job, status_url)
-            progress = (job.status, body["progress"])
-            if progress != last_progress:
-                yield _event("progress", {"status": job.status, **body["progress"]})
-                last_progress = progress
-                last_sent = time.monotonic()
-            if job.finished:
-                yield _event("result" if job.status == SUCCEEDED else "error", body)
-                return
-            if jobs.stopping:  # the server is going down: end the stream (EventSource clients reconnect)
-                return
-            if time.monotonic() - last_sent > HEARTBEAT_S:
-                yield ": keep-alive\n\n"
-                last_sent = time.monotonic()
-            jobs.wait_for_change(1.0)
+        try:
+            for job in jobs.follow(job_id, HEARTBEAT_S):
+                if job is None:
+                    yield ": keep-alive\n\n"
+                    continue
+                view = JobView.of(job, status_url)
+                yield _event("progress", {"status": job.status, **view.progress.model_dump()})
+                if job.finished:
+                    yield _event("result" if job.status == SUCCEEDED else "error", view.model_dump(mode="json"))
+        except JobNotFoundError as gone:
+            error = classify(gone)
+            yield _event("error", {"code": error.code, "message": "the job expired"})
+        # The stream also ends when the server shuts down (EventSource clients reconnect).
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream(), mimetype="text/event-stream", headers=headers)
-
-
-def job_json_outside_request(job: Job, status_url: str) -> dict:
-    """A job as the API shows it, given its URL (a streaming generator has no request to build URLs from)."""
-    body = {
-        "job_id": job.id, "task": job.task, "status": job.status,
-        "progress": {"stage": job.status, "done": 0, "total": 0, **job.progress},
-        "created_at": _time(job.created_at), "started_at": _time(job.started_at),
-        "finished_at": _time(job.finished_at), "status_url": status_url,
-    }
-    if job.status == SUCCEEDED:
-        body["result"] = job.result
-    elif job.error:
-        body["error"] = {"code": job.error["code"], "message": job.error["message"]}
-    return body
 
 
 def _event(name: str, data: dict) -> str:

@@ -11,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from jobs.store import Job, JobStore
 from llm.host import ModelHost
 from llm.model import Completion
+from routes.apispec import SERVICE, answers, api
 
 bp = Blueprint("metrics", __name__)
 
@@ -113,7 +114,13 @@ def init_app(app: Flask, metrics: Metrics) -> None:
 
 
 @bp.get("/metrics")
+@api.validate(resp=answers(HTTP_200=(None, "Requests, latency, tokens, generation speed, queue and model gauges."),
+                           media={200: "text/plain"}),
+              tags=[SERVICE], operation_id="metrics")
 def metrics_page():
-    """The Prometheus exposition of this process's metrics."""
+    """Metrics in the Prometheus text format
+
+    The counters and gauges of this process (with several gunicorn workers, of the one that answers).
+    """
     registry = current_app.extensions["metrics"].registry
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

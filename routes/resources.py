@@ -9,16 +9,18 @@ from jobs.service import JobService
 from jobs.store import SqliteJobStore
 from llm.host import ModelHost
 from llm.model import Model
+from routes.errors import describe_job_error
 from settings import Settings
+from tasks.executor import make_executor
 
 
 def init_app(app: Flask, settings: Settings, model: Model | None = None, load: bool = True) -> ModelHost:
     """Attach settings, the model host (loading the model unless one is given) and the job service."""
     from routes.metrics import Metrics
     from routes.metrics import init_app as init_metrics
-    from routes.tasks import describe_error, make_executor
 
     app.extensions["settings"] = settings
+    store = SqliteJobStore(settings.data_dir / "jobs.sqlite3")  # first: a data folder it cannot use stops the start
     if model is not None:
         host = ModelHost.with_model(model)
     else:
@@ -28,17 +30,22 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
 
             host.start(lambda: load_model(settings))
     app.extensions["model_host"] = host
-    store = SqliteJobStore(settings.data_dir / "jobs.sqlite3")
     metrics = Metrics(store, host)
     init_metrics(app, metrics)
     service = JobService(
-        store, make_executor(host, settings, metrics.observe_call), describe_error,
+        store, make_executor(host, settings.seed, metrics.observe_call), describe_job_error,
         can_run=lambda: host.state == "ready", on_end=metrics.observe_job,
-        ttl_s=settings.job_ttl_hours * 3600, poll_s=0.5,
+        ttl_s=settings.job_ttl_hours * 3600, max_queue=settings.max_queue, poll_s=0.5,
     )
     service.start()
     app.extensions["jobs"] = service
     return host
+
+
+def close_app(app: Flask) -> None:
+    """Stop the job worker at once, close the store and free a model the app loaded itself (tests, embedders)."""
+    app.extensions["jobs"].close()
+    app.extensions["model_host"].close()
 
 
 def get_settings() -> Settings:

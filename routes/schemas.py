@@ -1,45 +1,251 @@
-"""Request bodies of the generate endpoints, validated with clear messages."""
+"""Every body and query the HTTP API takes or gives, as a typed model. The same models validate requests, build
+the answers (routes/responses.py) and make /openapi.json (routes/openapi.py); error bodies are in routes/errors.py,
+each task's answer in its own module (tasks/).
+
+A request body is a task's options plus the text (or, in a multipart form, a file) and `async`: those models are
+made here from the task registry, so a new task needs no body written for it.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal, Union
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from jobs.store import STATUSES, Job
 from llm.cleanup import words
+from llm.model import ModelInfo
 from routes.errors import invalid_request
+from settings import LimitedBySettings, Settings, at_most_setting
+from tasks import TASKS, Task, TaskOptions
+
+# The text's length limit is a setting whose breach answers 413 (routes/inputs.py checks it); the API description
+# shows it as maxLength.
+MAX_LENGTH_SETTING = "x-max-length-setting"
+PDF_ONLY_FIELDS = ("pages", "password")  # form fields that say how to read an uploaded PDF
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+def _without_aliases_required(schema: dict[str, Any], aliases: tuple[str, ...]) -> None:
+    """The text may come under an older client's name instead: describe it, and require one of the names."""
+    text = schema["properties"]["text"]
+    for alias in aliases:
+        schema["properties"][alias] = {**text, "deprecated": True,
+                                       "description": "An older client's name for `text`; send one of the two."}
+    schema["required"] = [name for name in schema.get("required", []) if name != "text"]
+    if not schema["required"]:
+        del schema["required"]
+    schema["oneOf"] = [{"required": [name]} for name in ("text", *aliases)]
 
-    temperature: float = Field(
-        0.0, ge=0.0, le=2.0, allow_inf_nan=False, description="Sampling temperature; 0 is deterministic."
+
+def request_model(task: Task) -> type[TaskOptions]:
+    """The JSON body of the task's endpoint: its options, the text, and `async`."""
+
+    def schema_extra(schema: dict[str, Any]) -> None:
+        schema["examples"] = [task.example]
+        if task.text_aliases:
+            _without_aliases_required(schema, task.text_aliases)
+
+    text_names = AliasChoices("text", *task.text_aliases) if task.text_aliases else None
+    return create_model(
+        f"{task.title}Request", __base__=task.options, __doc__=f"The body of a {task.name} request.",
+        __cls_kwargs__={"json_schema_extra": schema_extra},
+        text=(str, Field(validation_alias=text_names, json_schema_extra={MAX_LENGTH_SETTING: "max_text_chars"},
+                         description="The text to read; it must have words (longer than MAX_TEXT_CHARS: 413).")),
+        run_async=(bool, Field(False, validation_alias="async",
+                               description="Answer 202 with a job at once instead of waiting.")),
     )
-    run_async: bool = Field(
-        False, validation_alias="async", description="Answer 202 with a job at once instead of waiting."
+
+
+def _not_nullable(field_schema: dict[str, Any]) -> dict[str, Any]:
+    """A field's schema without its null alternative (and without a null default)."""
+    options = field_schema.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        field_schema = {key: value for key, value in field_schema.items() if key != "anyOf"}
+        field_schema = {**rest[0], **field_schema} if len(rest) == 1 else {**field_schema, "anyOf": rest}
+    if field_schema.get("default", ...) is None:
+        field_schema = {key: value for key, value in field_schema.items() if key != "default"}
+    return field_schema
+
+
+def form_model(task: Task, request: type[TaskOptions]) -> type[BaseModel]:
+    """The multipart form of the task's endpoint: the same options as form fields, and a file (or a text)."""
+
+    def schema_extra(schema: dict[str, Any]) -> None:
+        for name, field_schema in schema["properties"].items():  # a form field is absent or a string, never null
+            schema["properties"][name] = _not_nullable(field_schema)
+        schema["properties"]["file"]["contentMediaType"] = "application/octet-stream"
+        schema.pop("required", None)
+        schema.pop("examples", None)
+        # A file, or a text without the PDF-only fields (empty ones count as absent).
+        schema["oneOf"] = [
+            {"required": ["file"]},
+            {"required": ["text"], "not": {"anyOf": [
+                {"required": [name], "properties": {name: {"minLength": 1}}} for name in PDF_ONLY_FIELDS
+            ]}},
+        ]
+        for alias in task.text_aliases:
+            schema["properties"].pop(alias, None)
+
+    return create_model(
+        f"{task.title}Form", __base__=request, __doc__="The same options as the JSON body, as form fields, with a "
+        "file (or a `text` field).", __cls_kwargs__={"json_schema_extra": schema_extra},
+        text=(str | None, Field(None, json_schema_extra={MAX_LENGTH_SETTING: "max_text_chars"},
+                                description="The text to read, instead of a file.")),
+        file=(bytes | None, Field(None, description="A PDF, .txt or .md file, judged by its content: at most "
+                                  "MAX_UPLOAD_MB and MAX_PAGES pages.")),
+        pages=(str | None, Field(None, description="PDF only: the pages to read, e.g. `1-3,7`.",
+                                 examples=["1-3,7"])),
+        password=(str | None, Field(None, description="PDF only: the PDF's password.",
+                                    json_schema_extra={"format": "password"})),
     )
 
 
-class SummaryRequest(_Request):
-    """Body of POST /generate-summary."""
-
-    text: str = Field(description="The text to summarize.")
-    length: Literal["short", "medium", "long"] = Field("medium", description="How long the summary should be.")
-    max_tokens: int | None = Field(None, ge=16, description="Cap on the summary's tokens (default: per length).")
+REQUESTS: dict[str, type[TaskOptions]] = {name: request_model(task) for name, task in TASKS.items()}
+FORMS: dict[str, type[BaseModel]] = {name: form_model(task, REQUESTS[name]) for name, task in TASKS.items()}
 
 
-class PointsRequest(_Request):
-    """Body of POST /generate-points; `points` is accepted for `text` (the original client sends it)."""
+class _Query(LimitedBySettings):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    text: str = Field(validation_alias=AliasChoices("text", "points"), description="The text to read.")
-    count: int = Field(5, ge=1, description="How many key points to return (at most MAX_POINTS, default 20).")
+
+class AsyncQuery(_Query):
+    """Query parameters of the generate endpoints."""
+
+    run_async: bool = Field(False, alias="async",
+                            description="Answer 202 with the job at once (also `1`/`0`, `yes`/`no`).")
+
+
+class JobListQuery(_Query):
+    """Query parameters of GET /jobs."""
+
+    limit: int = Field(20, ge=1, le=200, description="How many jobs to list.")
+    offset: int = Field(0, ge=0, le=10**9, description="How many of the newest jobs to skip.")
+
+
+class JobWaitQuery(_Query):
+    """Query parameters of GET /jobs/<id>."""
+
+    wait: float = Field(0, ge=0, allow_inf_nan=False, json_schema_extra=at_most_setting("max_wait_s"),
+                        description="Long-poll: answer as soon as the job ends, or after this many seconds "
+                                    "(at most MAX_WAIT_S).")
+
+
+class Progress(BaseModel):
+    """How far a job has come."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(examples=["summarizing parts"])
+    done: int = Field(ge=0)
+    total: int = Field(ge=0)
+
+
+class JobReference(BaseModel):
+    """A job a request became: follow its `status_url`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_id: str
+    status: Literal[STATUSES]
+    status_url: str = Field(description="Where the job is: GET it, or DELETE it to cancel.")
+
+
+class JobError(BaseModel):
+    """Why a job failed or was cancelled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="The error code a synchronous request gets.")
+    message: str
+
+
+def _omitted_when_none(description: str) -> Any:
+    return Field(None, exclude_if=lambda value: value is None, description=description)
+
+
+class JobView(BaseModel):
+    """A job: status, progress, and once it ends its result or error (never its input)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_id: str
+    task: Literal[tuple(TASKS)]
+    status: Literal[STATUSES]
+    progress: Progress
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    status_url: str
+    result: Union[tuple(task.result for task in TASKS.values())] | None = _omitted_when_none(  # noqa: UP007
+        "Once the job succeeded: the answer of its endpoint."
+    )
+    error: JobError | None = _omitted_when_none("Once the job failed or was cancelled: why.")
+
+    @classmethod
+    def of(cls, job: Job, status_url: str) -> JobView:
+        """A job as the API shows it."""
+        result = None
+        if job.result is not None:
+            result = TASKS[job.task].result.model_validate(job.result)
+        error = JobError(code=job.error["code"], message=job.error["message"]) if job.error else None
+        return cls(
+            job_id=job.id, task=job.task, status=job.status,
+            progress=Progress(**{"stage": job.status, "done": 0, "total": 0, **job.progress}),
+            created_at=_time(job.created_at), started_at=_time(job.started_at), finished_at=_time(job.finished_at),
+            status_url=status_url, result=result, error=error,
+        )
+
+
+def _time(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value else None
+
+
+class JobList(BaseModel):
+    """A page of jobs, newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    jobs: list[JobView]
+    limit: int
+    offset: int
+    next: str | None = _omitted_when_none("The next page, present when this one is full.")
+
+
+class Health(BaseModel):
+    """The model is loaded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ok"]
+    model: ModelInfo
+
+
+class HealthError(BaseModel):
+    """Why the model could not be loaded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: Literal["model_unavailable"]
+    message: str
+
+
+class HealthUnavailable(BaseModel):
+    """The model is still loading, or failed to load."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["loading", "failed"]
+    error: HealthError | None = _omitted_when_none("When loading failed: why.")
 
 
 def _describe(error: ValidationError) -> str:
+    """The first problem of a request, in plain words."""
     first = error.errors()[0]
     location = ".".join(str(part) for part in first["loc"])
     kind = first["type"]
+    context = first.get("ctx", {})
     if kind == "missing":
         return f"'{location}' is required"
     if kind == "extra_forbidden":
@@ -47,22 +253,45 @@ def _describe(error: ValidationError) -> str:
     message = first["msg"]
     if kind == "finite_number":
         message = "must be a finite number"
-    return f"'{location}': {message}" if location else message
+    elif kind in ("int_parsing", "int_from_float"):
+        message = "must be a whole number"
+    elif kind == "float_parsing":
+        message = "must be a number"
+    elif kind == "bool_parsing":
+        message = "must be true or false"
+    elif kind == "greater_than_equal":
+        message = f"must be at least {context['ge']}"
+    elif kind == "less_than_equal":
+        message = f"must be at most {context['le']}"
+    else:
+        return f"'{location}': {message}" if location else message
+    return f"'{location}' {message}"
 
 
-def parse(schema: type[_Request], data: object, *, strict: bool, with_file: bool = False):
-    """Validate a request body (strict types for JSON; form fields arrive as strings); with_file: no text."""
+def validate(model: type[BaseModel], data: object, settings: Settings, *, strict: bool,
+             given: dict[str, Any] | None = None) -> Any:
+    """A body or query validated by its model (strict types for JSON; forms and queries arrive as strings),
+    checked against this server's limits; raises a 400 with the first problem in plain words. `given` adds
+    values the server sets itself."""
     if not isinstance(data, dict):
         raise invalid_request("the JSON body must be an object, e.g. {\"text\": \"...\"}")
-    data = {key: value for key, value in data.items() if not (strict is False and value == "")}
-    if schema is PointsRequest and "text" in data and "points" in data:
-        raise invalid_request("send the text as 'text' or as 'points', not both")
-    if with_file:
-        data = {**data, "text": ""}
+    if not strict:  # an empty form field or query parameter counts as absent
+        data = {key: value for key, value in data.items() if value != ""}
+    data = {**data, **(given or {})}
     try:
-        request = schema.model_validate(data, strict=strict)
+        return model.model_validate(data, strict=strict, context={"settings": settings})
     except ValidationError as error:
         raise invalid_request(_describe(error)) from None
+
+
+def parse_request(task: Task, data: object, settings: Settings, *, strict: bool, with_file: bool = False):
+    """A task's request: its options and text validated; with_file: the document is a file, so no text."""
+    if isinstance(data, dict):
+        names = [name for name in ("text", *task.text_aliases) if name in data]
+        if len(names) > 1:
+            raise invalid_request(f"send the text as {' or as '.join(repr(name) for name in names)}, not both")
+    # With a file, the document is the file: the model's required text is given, empty.
+    request = validate(REQUESTS[task.name], data, settings, strict=strict, given={"text": ""} if with_file else None)
     if with_file:
         return request
     if not request.text.strip():
@@ -74,3 +303,8 @@ def parse(schema: type[_Request], data: object, *, strict: bool, with_file: bool
     if not words(request.text):
         raise invalid_request("'text' has no words to summarize")
     return request
+
+
+def task_options(task: Task, request: TaskOptions) -> TaskOptions:
+    """The task's options out of a request (without its text and `async`)."""
+    return task.options.model_validate(request.model_dump(include=set(task.options.model_fields)))

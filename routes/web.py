@@ -9,6 +9,9 @@ from pathlib import Path
 
 from flask import Blueprint, send_from_directory
 
+from routes.apispec import SERVICE, answers, api
+from routes.auth import public
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Everything the page needs comes from this server; a PDF the user picked opens from a blob: URL.
 CONTENT_SECURITY_POLICY = (
@@ -16,15 +19,18 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
-# The page and its assets hold no data, and must load before the user has typed an API key: open like /health.
-PUBLIC_ENDPOINTS = frozenset({"web.index", "web.static"})
-
 bp = Blueprint("web", __name__, static_folder=WEB_DIR / "assets", static_url_path="/assets")
 
 
 @bp.get("/")
+@public  # the page and its assets hold no data, and must load before the user has typed an API key
+@api.validate(resp=answers(HTTP_200=(None, "An HTML page."), media={200: "text/html"}), tags=[SERVICE],
+              operation_id="webPage")
 def index():
-    """The page: pick or drop a document, or paste text; follow the job; read, copy or download the result."""
+    """The web page: upload a document, read the answer
+
+    Pick or drop a document, or paste text; follow the job; read, copy or download the result.
+    """
     response = send_from_directory(WEB_DIR, "index.html", max_age=0)
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -1,7 +1,9 @@
-"""Shared fixtures: isolated settings, a fake model for unit tests, one real model per test session."""
+"""Shared fixtures and helpers: isolated settings, apps that clean up after themselves, a fake model for unit tests,
+one real model per test session, real server processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -13,6 +15,8 @@ import pytest
 import requests
 
 from api import create_app
+from llm.model import Model
+from routes.resources import close_app
 from settings import Settings, load_settings
 from tests.fakes import FakeModel
 
@@ -37,15 +41,48 @@ def fake_model():
 
 
 @pytest.fixture
-def app(fake_model):
+def make_app():
+    """Makes apps: make_app(model, **settings) on that model (a new FakeModel if none), make_app(without_model=True)
+    with none loaded. Each app's job worker is stopped and its store closed when the test ends."""
+    made = []
+
+    def make(model: Model | None = None, *, without_model: bool = False, **settings):
+        config = {"SETTINGS": load_settings(**settings), "TESTING": True}
+        if without_model:
+            config["LOAD_MODEL"] = False
+        else:
+            config["MODEL"] = model if model is not None else FakeModel()
+        app = create_app(config)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        close_app(app)
+
+
+@pytest.fixture
+def app(make_app, fake_model):
     """The app on the fake model."""
-    return create_app({"SETTINGS": load_settings(), "MODEL": fake_model, "TESTING": True})
+    return make_app(fake_model)
 
 
 @pytest.fixture
 def client(app):
     """A test client of the app on the fake model."""
     return app.test_client()
+
+
+def post_json(client, path: str, body, **kwargs):
+    """POST a JSON body (any value, serialized as given) with a test client."""
+    return client.post(path, data=json.dumps(body), content_type="application/json", **kwargs)
+
+
+def long_text(paragraphs: int = 40, *, sentences: int = 2) -> str:
+    """A text of numbered paragraphs about distinct topics, long enough to need several chunks."""
+    parts = ["Section {i} explains topic {i} in detail.", "Topic {i} matters for reason {i}.",
+             "Experts studied topic {i} for many years."]
+    return "\n\n".join(" ".join(part.format(i=i) for part in parts[:sentences]) for i in range(paragraphs))
 
 
 @pytest.fixture(scope="session")
@@ -59,9 +96,9 @@ def real_model():
 
 
 @pytest.fixture
-def real_client(real_model):
+def real_client(make_app, real_model):
     """A test client of the app on the real bundled model."""
-    return create_app({"SETTINGS": load_settings(), "MODEL": real_model, "TESTING": True}).test_client()
+    return make_app(real_model).test_client()
 
 
 def free_port() -> int:

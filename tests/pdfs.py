@@ -77,3 +77,56 @@ def mixed_pdf() -> bytes:
     pdf.add_page()
     pdf.multi_cell(175, 6, "The third page says that the bridge was designed by Isambard Kingdom Brunel.")
     return bytes(pdf.output())
+
+
+def glyph_name_pdf(pages: int = 2, seed: int = 1) -> bytes:
+    """Pages set in a Type 3 font with no map to Unicode: a reader gets only glyph names (/g437/g258/...), as
+    from some PDFs made by old print drivers."""
+    import random
+
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+    )
+
+    rng = random.Random(seed)
+    glyphs = [f"g{number}" for number in rng.sample(range(3, 600), 60)]
+    writer = PdfWriter()
+    for _ in range(pages):
+        page = writer.add_blank_page(612, 792)
+        procedures = DictionaryObject()
+        for name in glyphs:
+            drawing = DecodedStreamObject()
+            drawing.set_data(b"500 0 0 0 400 600 d1 0 0 400 600 re f")
+            procedures[NameObject("/" + name)] = writer._add_object(drawing)
+        font = DictionaryObject({
+            NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type3"),
+            NameObject("/FontBBox"): ArrayObject([NumberObject(0)] * 4),
+            NameObject("/FontMatrix"): ArrayObject([FloatObject(0.001), NumberObject(0), NumberObject(0),
+                                                    FloatObject(0.001), NumberObject(0), NumberObject(0)]),
+            NameObject("/CharProcs"): procedures,
+            NameObject("/Encoding"): DictionaryObject({
+                NameObject("/Type"): NameObject("/Encoding"),
+                NameObject("/Differences"): ArrayObject([NumberObject(1)] + [NameObject("/" + g) for g in glyphs]),
+            }),
+            NameObject("/FirstChar"): NumberObject(1), NameObject("/LastChar"): NumberObject(len(glyphs)),
+            NameObject("/Widths"): ArrayObject([NumberObject(500)] * len(glyphs)),
+        })
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/T1"): writer._add_object(font)})}
+        )
+        lines = []
+        for row in range(30):
+            codes = bytes(rng.randrange(1, len(glyphs) + 1) for _ in range(60))
+            escaped = codes.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+            lines.append(b"BT /T1 10 Tf 40 %d Td (" % (750 - row * 20) + escaped + b") Tj ET")
+        content = DecodedStreamObject()
+        content.set_data(b"\n".join(lines))
+        page[NameObject("/Contents")] = writer._add_object(content)
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()

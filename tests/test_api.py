@@ -1,18 +1,11 @@
 """The HTTP API on the fake model: response shapes, every error code, request ids, health states."""
 
-import json
-
 import pytest
 
-from api import create_app
 from llm.errors import ModelUnavailableError
-from settings import load_settings
 from tests.conftest import SAMPLE_TEXT
+from tests.conftest import post_json as _post
 from tests.fakes import FakeModel
-
-
-def _post(client, path, body, **kwargs):
-    return client.post(path, data=json.dumps(body), content_type="application/json", **kwargs)
 
 
 def test_summary_response_shape(client):
@@ -63,9 +56,8 @@ def test_invalid_requests_answer_400(client, path, body, fragment):
     assert fragment in error["message"]
 
 
-def test_limits_on_count_and_max_tokens_are_settings(fake_model):
-    client = create_app({"SETTINGS": load_settings(max_points=3, max_output_tokens=64), "MODEL": fake_model,
-                         "TESTING": True}).test_client()
+def test_limits_on_count_and_max_tokens_are_settings(make_app):
+    client = make_app(max_points=3, max_output_tokens=64).test_client()
     too_many = _post(client, "/generate-points", {"text": SAMPLE_TEXT, "count": 4}).get_json()["error"]
     assert too_many["message"] == "'count' must be at most 3"
     assert _post(client, "/generate-points", {"text": SAMPLE_TEXT, "count": 3}).status_code == 200
@@ -114,8 +106,8 @@ def test_unknown_path_answers_404_and_wrong_method_405(client):
     assert "POST" in wrong.headers["Allow"]
 
 
-def test_too_long_text_answers_413(fake_model):
-    app = create_app({"SETTINGS": load_settings(max_text_chars=1000), "MODEL": fake_model})
+def test_too_long_text_answers_413(make_app):
+    app = make_app(max_text_chars=1000)
     response = _post(app.test_client(), "/generate-summary", {"text": "word " * 300})
     assert response.status_code == 413
     error = response.get_json()["error"]
@@ -123,15 +115,15 @@ def test_too_long_text_answers_413(fake_model):
     assert "MAX_TEXT_CHARS" in error["message"]
 
 
-def test_too_large_body_answers_413(fake_model):
-    app = create_app({"SETTINGS": load_settings(max_upload_mb=0.01), "MODEL": fake_model})
+def test_too_large_body_answers_413(make_app):
+    app = make_app(max_upload_mb=0.01)
     response = _post(app.test_client(), "/generate-summary", {"text": "word " * 5000})
     assert response.status_code == 413
     assert response.get_json()["error"]["code"] == "payload_too_large"
 
 
-def test_model_loading_answers_503_and_health_says_loading():
-    client = create_app({"SETTINGS": load_settings(), "LOAD_MODEL": False}).test_client()
+def test_model_loading_answers_503_and_health_says_loading(make_app):
+    client = make_app(without_model=True).test_client()
     health = client.get("/health")
     assert health.status_code == 503
     assert health.get_json() == {"status": "loading"}
@@ -141,11 +133,11 @@ def test_model_loading_answers_503_and_health_says_loading():
     assert response.headers["Retry-After"]
 
 
-def test_health_goes_from_loading_to_ok():
+def test_health_goes_from_loading_to_ok(make_app):
     import threading
 
     release = threading.Event()
-    app = create_app({"SETTINGS": load_settings(), "LOAD_MODEL": False})
+    app = make_app(without_model=True)
     host = app.extensions["model_host"]
     loader = host.start(lambda: release.wait(10) and FakeModel())
     client = app.test_client()
@@ -161,8 +153,8 @@ def test_health_goes_from_loading_to_ok():
     }
 
 
-def test_failed_model_load_answers_503_with_the_reason():
-    app = create_app({"SETTINGS": load_settings(), "LOAD_MODEL": False})
+def test_failed_model_load_answers_503_with_the_reason(make_app):
+    app = make_app(without_model=True)
     host = app.extensions["model_host"]
 
     def fail():
@@ -179,9 +171,9 @@ def test_failed_model_load_answers_503_with_the_reason():
     assert "HTTP 404" in response.get_json()["error"]["message"]
 
 
-def test_unexpected_failure_answers_500_with_request_id_and_no_internals(caplog):
+def test_unexpected_failure_answers_500_with_request_id_and_no_internals(make_app, caplog):
     model = FakeModel([RuntimeError("secret /home/user/path exploded")])
-    client = create_app({"SETTINGS": load_settings(), "MODEL": model}).test_client()
+    client = make_app(model).test_client()
     response = _post(client, "/generate-summary", {"text": "A short text."}, headers={"X-Request-ID": "abc-123"})
     assert response.status_code == 500
     body = response.get_json()
@@ -196,3 +188,25 @@ def test_request_id_is_echoed_or_made(client):
     assert client.get("/health", headers={"X-Request-ID": "req-42"}).headers["X-Request-ID"] == "req-42"
     made = client.get("/health", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
     assert made != "bad id with spaces" and len(made) == 32
+
+
+def test_a_text_that_yields_no_key_point_is_a_clear_422_not_an_empty_list(fake_model, client):
+    fake_model.default = lambda messages: "Nothing."  # no point the text supports
+    response = _post(client, "/generate-points", {"text": "Ships, boats, reefs, lights: a list of words", "count": 3})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "no_answer"
+    assert "no key points" in error["message"]
+
+
+def test_fewer_key_points_than_asked_are_answered_with_a_warning(client):
+    response = _post(client, "/generate-points", {"text": "The tower stands on the reef. It guides ships.", "count": 5})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert 1 <= len(body["points"]) < 5
+    assert any("asked for 5 key points" in warning for warning in body["warnings"])
+
+
+def test_answers_end_with_a_newline_for_terminals(client):
+    assert client.get("/health").get_data(as_text=True).endswith("}\n")
+    assert _post(client, "/generate-summary", {}).get_data(as_text=True).endswith("}\n")

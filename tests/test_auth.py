@@ -6,15 +6,12 @@ import sys
 
 import pytest
 
-from api import create_app
-from settings import load_settings
 from tests.conftest import ROOT, ServerProcess, free_port, server_env
-from tests.fakes import FakeModel
 
 
 @pytest.fixture
-def locked_client():
-    return create_app({"SETTINGS": load_settings(api_key="k-one, k-two"), "MODEL": FakeModel()}).test_client()
+def locked_client(make_app):
+    return make_app(api_key="k-one, k-two").test_client()
 
 
 def _summary(client, **headers):
@@ -44,8 +41,7 @@ def test_any_listed_key_works(locked_client, headers):
     assert locked_client.get("/jobs", headers=headers).status_code == 200
 
 
-def test_without_api_key_setting_everything_is_open():
-    client = create_app({"SETTINGS": load_settings(), "MODEL": FakeModel()}).test_client()
+def test_without_api_key_setting_everything_is_open(client):
     assert _summary(client).status_code == 200
 
 

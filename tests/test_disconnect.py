@@ -14,32 +14,26 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from api import create_app
-from settings import load_settings
-from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, server_env
+from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, long_text, server_env
 from tests.fakes import FakeModel
 
 
-def _long_text(paragraphs=40):
-    return "\n\n".join(f"Section {i} explains topic {i} in detail. Topic {i} matters for reason {i}."
-                       for i in range(paragraphs))
-
-
 @pytest.fixture
-def serve():
+def serve(make_app):
+    """Serve an app (closed by make_app at the end) from a real werkzeug server in a thread."""
     servers = []
 
     def start(model, **settings):
-        app = create_app({"SETTINGS": load_settings(**settings), "MODEL": model})
+        app = make_app(model, **settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append((server, app))
+        servers.append(server)
         return f"http://127.0.0.1:{server.server_port}", app
 
     yield start
-    for server, app in servers:
+    for server in servers:
         server.shutdown()
-        app.extensions["jobs"].stop()
+        server.server_close()
 
 
 def _send_and_keep_open(url: str, path: str, body: dict) -> socket.socket:
@@ -72,7 +66,7 @@ def _wait_for(predicate, timeout: float, what: str):
 def test_a_synchronous_client_that_hangs_up_cancels_its_job(serve):
     model = FakeModel(n_ctx=512, seconds_per_token=0.03)
     url, _ = serve(model)
-    sock = _send_and_keep_open(url, "/generate-summary", {"text": _long_text()})
+    sock = _send_and_keep_open(url, "/generate-summary", {"text": long_text()})
     job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
     sock.close()
     cancelled = _wait_for(
@@ -88,7 +82,7 @@ def test_a_synchronous_client_that_hangs_up_cancels_its_job(serve):
 def test_a_job_another_request_joined_goes_on_when_the_first_client_hangs_up(serve):
     model = FakeModel(n_ctx=512, seconds_per_token=0.03)
     url, _ = serve(model)
-    body = {"text": _long_text()}
+    body = {"text": long_text()}
     sock = _send_and_keep_open(url, "/generate-summary", body)
     job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
     joined = requests.post(f"{url}/generate-summary?async=true", json=body, timeout=10).json()
@@ -103,7 +97,7 @@ def test_a_job_another_request_joined_goes_on_when_the_first_client_hangs_up(ser
 def test_a_request_that_became_a_job_keeps_running_after_its_client_leaves(serve):
     model = FakeModel(n_ctx=512, seconds_per_token=0.02)
     url, _ = serve(model, sync_timeout_s=0.5)
-    response = requests.post(f"{url}/generate-summary", json={"text": _long_text(20)}, timeout=30)
+    response = requests.post(f"{url}/generate-summary", json={"text": long_text(40)}, timeout=30)
     assert response.status_code == 202  # handed over as a job: the client now owns it by its id
     job = requests.get(response.headers["Location"].join([url, "?wait=30"]), timeout=40).json()
     assert job["status"] == "succeeded"

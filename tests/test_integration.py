@@ -1,22 +1,17 @@
 """The real bundled model through the HTTP API: summaries, points, long text at a small context, determinism."""
 
-import json
 
 import pytest
 
-from api import create_app
 from llm.cleanup import split_sentences, words
 from llm.model import Model
 from llm.points import grounding
 from settings import load_settings
 from tests.conftest import SAMPLE_TEXT
+from tests.conftest import post_json as _post
 
 pytestmark = pytest.mark.model
 TEMPLATE_MARKS = ("<|im_start|>", "<|im_end|>", "<|", "</s>")
-
-
-def _post(client, path, body):
-    return client.post(path, data=json.dumps(body), content_type="application/json")
 
 
 def test_summary_of_real_text(real_client):
@@ -88,9 +83,9 @@ def small_context_model():
     model.close()
 
 
-def test_text_longer_than_the_context_is_summarized_hierarchically(small_context_model):
+def test_text_longer_than_the_context_is_summarized_hierarchically(make_app, small_context_model):
     recorder = RecordingModel(small_context_model)
-    client = create_app({"SETTINGS": load_settings(n_ctx=512), "MODEL": recorder}).test_client()
+    client = make_app(recorder, n_ctx=512).test_client()
     text = f"{SAMPLE_TEXT}\n\n{SAMPLE_TEXT}"
     assert small_context_model.count_tokens(text) > 512
     response = _post(client, "/generate-summary", {"text": text, "length": "short"})
@@ -105,9 +100,9 @@ def test_text_longer_than_the_context_is_summarized_hierarchically(small_context
         assert completion_tokens <= max_tokens
 
 
-def test_points_of_text_longer_than_the_context(small_context_model):
+def test_points_of_text_longer_than_the_context(make_app, small_context_model):
     recorder = RecordingModel(small_context_model)
-    client = create_app({"SETTINGS": load_settings(n_ctx=512), "MODEL": recorder}).test_client()
+    client = make_app(recorder, n_ctx=512).test_client()
     response = _post(client, "/generate-points", {"text": SAMPLE_TEXT, "count": 4})
     assert response.status_code == 200
     body = response.get_json()
@@ -161,13 +156,13 @@ def test_points_from_a_pdf_cite_the_pages_that_say_them(real_client):
     assert checked >= 2, body["points"]
 
 
-def test_long_pdf_at_a_small_context_goes_several_levels_and_every_call_fits(small_context_model):
+def test_long_pdf_at_a_small_context_goes_several_levels_and_every_call_fits(make_app, small_context_model):
     import io
 
     from tests.test_pdf_tools import shared
 
     recorder = RecordingModel(small_context_model)
-    client = create_app({"SETTINGS": load_settings(n_ctx=512), "MODEL": recorder}).test_client()
+    client = make_app(recorder, n_ctx=512).test_client()
     response = client.post(
         "/generate-summary",
         data={"file": (io.BytesIO(shared("reportlab-userguide.pdf")), "guide.pdf"), "pages": "6-8",
@@ -183,14 +178,14 @@ def test_long_pdf_at_a_small_context_goes_several_levels_and_every_call_fits(sma
     assert all(prompt + reserve <= 512 for prompt, reserve, _ in recorder.calls)
 
 
-def test_points_of_a_long_pdf_cite_pages_that_say_them(real_model):
+def test_points_of_a_long_pdf_cite_pages_that_say_them(make_app, real_model):
     import io
 
     from pdf_tools import read_pdf
     from tests.test_pdf_tools import shared
 
     data = shared("reportlab-userguide.pdf")
-    client = create_app({"SETTINGS": load_settings(), "MODEL": real_model}).test_client()
+    client = make_app(real_model).test_client()
     response = client.post(
         "/generate-points", data={"file": (io.BytesIO(data), "guide.pdf"), "pages": "11-14", "count": "5"},
         content_type="multipart/form-data",

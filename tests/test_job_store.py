@@ -9,6 +9,9 @@ import pytest
 
 from jobs.store import CANCELLED, QUEUED, RUNNING, SUCCEEDED, QueueFullError, SqliteJobStore
 
+# What the service stores for a cancelled job (the API's error table makes it); the store keeps what it is given.
+CANCELLED_ERROR = {"code": "cancelled", "message": "the job was cancelled"}
+
 
 @pytest.fixture
 def store(tmp_path):
@@ -52,11 +55,12 @@ def test_cancel_queued_and_running(store):
     queued = store.create("summary", {}, b"a")
     running = store.create("summary", {}, b"b")
     store.claim_next()  # takes `queued`, which is now running
-    assert store.cancel(queued.id).cancel_requested
+    assert store.cancel(queued.id, CANCELLED_ERROR).cancel_requested
     assert store.get(queued.id).status == RUNNING
-    assert store.cancel(running.id).status == CANCELLED
+    assert store.cancel(running.id, CANCELLED_ERROR).status == CANCELLED
+    assert store.get(running.id).error == CANCELLED_ERROR
     assert store.claim_next() is None
-    assert store.cancel("nope") is None
+    assert store.cancel("nope", CANCELLED_ERROR) is None
 
 
 def test_restart_requeues_interrupted_jobs_with_their_checkpoints(tmp_path):
@@ -68,7 +72,7 @@ def test_restart_requeues_interrupted_jobs_with_their_checkpoints(tmp_path):
     store.close()  # as if the process died here
 
     reopened = SqliteJobStore(path)
-    assert reopened.requeue_interrupted() == 1
+    assert reopened.requeue_interrupted(CANCELLED_ERROR) == 1
     again = reopened.claim_next()
     assert (again.id, again.attempts, again.input) == (job.id, 2, b"long text")
     assert reopened.load_checkpoints(job.id) == {"chunk-0": "First part summary."}
@@ -116,7 +120,7 @@ def test_a_job_another_live_process_runs_is_left_alone_and_a_dead_ones_is_taken_
         store._db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{socket.gethostname()}:1:parent", live.id))
         store._db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{socket.gethostname()}:{_dead_pid()}:x",
                                                                       dead.id))
-    assert SqliteJobStore(path).requeue_interrupted() == 1  # pid 1 is alive: a reload's old worker, say
+    assert SqliteJobStore(path).requeue_interrupted(CANCELLED_ERROR) == 1  # pid 1 is alive: a reload's old worker, say
     assert store.get(live.id).status == "running" and store.get(dead.id).status == "queued"
 
 
@@ -126,7 +130,7 @@ def test_only_the_claiming_store_finishes_or_releases_a_job(tmp_path):
     job = first.create("summary", {}, b"text")
     first.claim_next()
     second = SqliteJobStore(path)  # e.g. the worker that started after the first one was thought dead
-    assert second.requeue_interrupted() == 1
+    assert second.requeue_interrupted(CANCELLED_ERROR) == 1
     second.claim_next()
     first.release(job.id)
     assert first.succeed(job.id, {"summary": "late"}) is False
@@ -140,11 +144,11 @@ def test_a_cancel_asked_before_a_crash_is_kept(tmp_path):
     store = SqliteJobStore(path)
     job = store.create("summary", {}, b"text")
     store.claim_next()
-    store.cancel(job.id)  # asked to stop; the process dies before it notices
+    store.cancel(job.id, CANCELLED_ERROR)  # asked to stop; the process dies before it notices
     store.close()
     reopened = SqliteJobStore(path)
-    assert reopened.requeue_interrupted() == 0
-    assert reopened.get(job.id).status == "cancelled"
+    assert reopened.requeue_interrupted(CANCELLED_ERROR) == 0
+    assert (reopened.get(job.id).status, reopened.get(job.id).error) == ("cancelled", CANCELLED_ERROR)
 
 
 def _dead_pid() -> int:

@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from api import create_app
-from settings import load_settings
-from tests.conftest import SAMPLE_TEXT
+from tests.conftest import SAMPLE_TEXT, long_text
+from tests.conftest import post_json as _post
 from tests.fakes import FakeModel, echo_response
 
 
@@ -27,22 +26,9 @@ class GatedModel(FakeModel):
         return super().generate(messages, params)
 
 
-def _app(model, **settings):
-    return create_app({"SETTINGS": load_settings(**settings), "MODEL": model})
-
-
-def _post(client, path, body, **kwargs):
-    return client.post(path, data=json.dumps(body), content_type="application/json", **kwargs)
-
-
-def _long_text(paragraphs=40):
-    return "\n\n".join(f"Section {i} explains topic {i} in detail. Topic {i} matters for reason {i}."
-                       for i in range(paragraphs))
-
-
 @pytest.mark.parametrize("how", ["query", "json", "form"])
-def test_async_start_then_long_poll_for_the_result(how):
-    client = _app(FakeModel()).test_client()
+def test_async_start_then_long_poll_for_the_result(make_app, how):
+    client = make_app(FakeModel()).test_client()
     if how == "query":
         started = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT})
     elif how == "json":
@@ -61,9 +47,9 @@ def test_async_start_then_long_poll_for_the_result(how):
     assert job["created_at"] and job["started_at"] and job["finished_at"]
 
 
-def test_long_poll_returns_as_soon_as_the_job_ends():
+def test_long_poll_returns_as_soon_as_the_job_ends(make_app):
     model = GatedModel()
-    client = _app(model).test_client()
+    client = make_app(model).test_client()
     job_id = _post(client, "/generate-points?async=true", {"text": SAMPLE_TEXT, "count": 2}).get_json()["job_id"]
     threading.Timer(1.0, model.gate.set).start()
     started = time.monotonic()
@@ -73,9 +59,9 @@ def test_long_poll_returns_as_soon_as_the_job_ends():
     assert client.get(f"/jobs/{job_id}?wait=61").status_code == 400
 
 
-def test_events_stream_progress_in_order_then_the_result():
-    client = _app(FakeModel(n_ctx=512)).test_client()
-    job_id = _post(client, "/generate-summary?async=true", {"text": _long_text()}).get_json()["job_id"]
+def test_events_stream_progress_in_order_then_the_result(make_app):
+    client = make_app(FakeModel(n_ctx=512)).test_client()
+    job_id = _post(client, "/generate-summary?async=true", {"text": long_text()}).get_json()["job_id"]
     response = client.get(f"/jobs/{job_id}/events")
     assert response.mimetype == "text/event-stream"
     events = []
@@ -89,10 +75,10 @@ def test_events_stream_progress_in_order_then_the_result():
     assert [data["done"] for data in stages] == sorted(data["done"] for data in stages)
 
 
-def test_cancel_a_queued_job_and_a_running_one():
+def test_cancel_a_queued_job_and_a_running_one(make_app):
     model = GatedModel(n_ctx=512)
-    client = _app(model).test_client()
-    running = _post(client, "/generate-summary?async=true", {"text": _long_text()}).get_json()["job_id"]
+    client = make_app(model).test_client()
+    running = _post(client, "/generate-summary?async=true", {"text": long_text()}).get_json()["job_id"]
     assert model.entered.wait(10)
     queued = _post(client, "/generate-points?async=true", {"text": SAMPLE_TEXT}).get_json()["job_id"]
     assert client.delete(f"/jobs/{queued}").get_json()["status"] == "cancelled"
@@ -106,9 +92,9 @@ def test_cancel_a_queued_job_and_a_running_one():
     assert client.get(f"/jobs/{queued}").get_json()["status"] == "cancelled"
 
 
-def test_queue_overflow_answers_503_with_retry_after():
+def test_queue_overflow_answers_503_with_retry_after(make_app):
     model = GatedModel()
-    client = _app(model, max_queue=1).test_client()
+    client = make_app(model, max_queue=1).test_client()
     _post(client, "/generate-summary?async=true", {"text": "First text to read."})
     assert model.entered.wait(10)
     assert _post(client, "/generate-summary?async=true", {"text": "Second text to read."}).status_code == 202
@@ -119,9 +105,9 @@ def test_queue_overflow_answers_503_with_retry_after():
     model.gate.set()
 
 
-def test_slow_synchronous_request_becomes_a_job_and_is_not_lost():
+def test_slow_synchronous_request_becomes_a_job_and_is_not_lost(make_app):
     model = GatedModel()
-    client = _app(model, sync_timeout_s=0.5).test_client()
+    client = make_app(model, sync_timeout_s=0.5).test_client()
     response = _post(client, "/generate-summary", {"text": SAMPLE_TEXT})
     assert response.status_code == 202
     model.gate.set()
@@ -129,9 +115,9 @@ def test_slow_synchronous_request_becomes_a_job_and_is_not_lost():
     assert job["status"] == "succeeded" and job["result"]["summary"]
 
 
-def test_an_identical_request_joins_the_job_already_under_way():
+def test_an_identical_request_joins_the_job_already_under_way(make_app):
     model = GatedModel()
-    client = _app(model).test_client()
+    client = make_app(model).test_client()
     first = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT}).get_json()
     assert model.entered.wait(10)
     second = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT}).get_json()
@@ -144,9 +130,9 @@ def test_an_identical_request_joins_the_job_already_under_way():
     assert len(client.get("/jobs").get_json()["jobs"]) == 2
 
 
-def test_identical_requests_reuse_the_finished_result():
+def test_identical_requests_reuse_the_finished_result(make_app):
     model = FakeModel()
-    client = _app(model).test_client()
+    client = make_app(model).test_client()
     first = _post(client, "/generate-summary", {"text": SAMPLE_TEXT, "length": "short"})
     calls = len(model.calls)
     second = _post(client, "/generate-summary", {"text": SAMPLE_TEXT, "length": "short"})
@@ -156,9 +142,9 @@ def test_identical_requests_reuse_the_finished_result():
     assert len(model.calls) > calls  # other options: computed anew
 
 
-def test_failed_job_reports_its_error():
+def test_failed_job_reports_its_error(make_app):
     model = FakeModel([RuntimeError("boom")])
-    client = _app(model).test_client()
+    client = make_app(model).test_client()
     job_id = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT},
                    headers={"X-Request-ID": "req-9"}).get_json()["job_id"]
     job = client.get(f"/jobs/{job_id}?wait=20").get_json()
@@ -166,8 +152,8 @@ def test_failed_job_reports_its_error():
     assert job["error"]["code"] == "internal_error" and "req-9" in job["error"]["message"]
 
 
-def test_listing_is_newest_first_and_paged():
-    client = _app(FakeModel(default=echo_response)).test_client()
+def test_listing_is_newest_first_and_paged(make_app):
+    client = make_app(FakeModel(default=echo_response)).test_client()
     ids = [_post(client, "/generate-summary?async=true", {"text": f"Text number {n} about towers."})
            .get_json()["job_id"] for n in range(3)]
     page = client.get("/jobs?limit=2").get_json()

@@ -4,8 +4,6 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from api import create_app
-from settings import load_settings
 from tests.conftest import SAMPLE_TEXT
 from tests.fakes import FakeModel
 
@@ -72,11 +70,28 @@ def test_queue_jobs_and_model_gauges(client):
     assert samples["docservice_jobs_ended_total", (("status", "succeeded"), ("task", "summary"))] == 1
     assert samples["docservice_job_queue_wait_seconds_count", ()] == 1
     assert samples["docservice_job_duration_seconds_count", (("task", "summary"),)] == 1
-    assert samples["docservice_model_load_seconds", ()] >= 0
 
 
-def test_queued_jobs_show_in_the_queue_depth():
-    app = create_app({"SETTINGS": load_settings(), "MODEL": FakeModel(), "TESTING": True})
+def test_model_load_time_is_the_time_loading_took(make_app):
+    import time
+
+    app = make_app(without_model=True)
+    client = app.test_client()
+    assert _scrape(client)["docservice_model_ready", ()] == 0
+    assert ("docservice_model_load_seconds", ()) not in _scrape(client)  # not loaded yet: no time to report
+
+    def slow_load():
+        time.sleep(0.3)
+        return FakeModel()
+
+    app.extensions["model_host"].start(slow_load).join(10)
+    samples = _scrape(client)
+    assert samples["docservice_model_ready", ()] == 1
+    assert 0.3 <= samples["docservice_model_load_seconds", ()] < 5
+
+
+def test_queued_jobs_show_in_the_queue_depth(make_app):
+    app = make_app(FakeModel())
     client = app.test_client()
     app.extensions["jobs"].stop()  # nothing runs, so what is sent stays queued
     for n in range(3):
@@ -86,8 +101,8 @@ def test_queued_jobs_show_in_the_queue_depth():
     assert samples["docservice_jobs", (("status", "queued"),)] == 3
 
 
-def test_metrics_need_the_api_key_when_one_is_set():
-    client = create_app({"SETTINGS": load_settings(api_key="secret"), "MODEL": FakeModel()}).test_client()
+def test_metrics_need_the_api_key_when_one_is_set(make_app):
+    client = make_app(FakeModel(), api_key="secret").test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer secret"}).status_code == 200
 

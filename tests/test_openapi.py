@@ -3,6 +3,7 @@ docs page with no outside assets, and schemathesis finding the live app (on the 
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from html.parser import HTMLParser
@@ -23,10 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.serving import make_server
 
-from api import create_app
 from llm.errors import ModelUnavailableError
-from routes.openapi import OPEN_PATHS
-from routes.schemas import SummaryRequest
+from routes.schemas import REQUESTS
 from settings import load_settings
 from tests.browser import artifact, chromium
 from tests.fakes import FakeModel, echo_response
@@ -41,26 +40,27 @@ CONFORMANCE = [
 CHECKS = [not_a_server_error, *CONFORMANCE]
 METHODS = {"get", "put", "post", "delete", "patch"}
 # Served by the app but not API operations: static files (Flask's, the web page's, the Swagger UI's).
-NOT_OPERATIONS = {"static", "web.static", "openapi.docs_asset"}
+NOT_OPERATIONS = {"static", "web.static", "docs.asset"}
+# What anyone may use without a key when API_KEY is set: the page, the health check and the documentation.
+OPEN_PATHS = {"/", "/health", "/openapi.json", "/docs"}
 FUZZ = settings(
     max_examples=80, derandomize=True, deadline=None, database=None, print_blob=False,
     suppress_health_check=list(HealthCheck),
 )
 
 
-def _fuzz_settings(**overrides):
-    # A short long-poll and sync wait so no generated request can hold the test up.
-    return load_settings(**{"max_wait_s": 0.5, "sync_timeout_s": 5, **overrides})
+# A short long-poll and sync wait so no generated request can hold the test up.
+FUZZ_SETTINGS = {"max_wait_s": 0.5, "sync_timeout_s": 5}
 
 
 @pytest.fixture
-def fuzz_app():
-    return create_app({"SETTINGS": _fuzz_settings(), "MODEL": FakeModel(), "TESTING": True})
+def fuzz_app(make_app):
+    return make_app(**FUZZ_SETTINGS)
 
 
 @pytest.fixture
-def locked_app():
-    return create_app({"SETTINGS": _fuzz_settings(api_key="k-one,k-two"), "MODEL": FakeModel(), "TESTING": True})
+def locked_app(make_app):
+    return make_app(**FUZZ_SETTINGS, api_key="k-one,k-two")
 
 
 def _spec_path(rule: str) -> str:
@@ -80,13 +80,13 @@ def _spec_operations(document: dict) -> set[tuple[str, str]]:
     return {(path, method) for path, item in document["paths"].items() for method in item if method in METHODS}
 
 
-def test_document_is_valid_openapi_3(client):
+def test_document_is_valid_openapi_3_1(client):
     response = client.get("/openapi.json")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     document = response.get_json()
-    assert document["openapi"].startswith("3.0.")
-    validate_openapi(document)  # raises on any violation of the OpenAPI 3.0 specification
+    assert document["openapi"].startswith("3.1.")
+    validate_openapi(document)  # raises on any violation of the OpenAPI 3.1 specification
     schemathesis.openapi.from_dict(document).validate()
     assert document["info"]["version"] == "0.1.0"  # pyproject.toml's
     assert document["servers"] == [{"url": "/", "description": "this server"}]
@@ -99,39 +99,41 @@ def test_every_endpoint_is_described_and_every_description_is_served(app):
 
 
 def test_request_bodies_are_the_validation_models(client):
-    """The JSON bodies come from the pydantic models, with the limits of this server's settings."""
+    """The JSON bodies are the pydantic models' own schemas, with the limits of this server's settings."""
     settings_ = load_settings()
     schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
     summary, points = schemas["SummaryRequest"], schemas["PointsRequest"]
     assert set(summary["properties"]) == {
         field.validation_alias if isinstance(field.validation_alias, str) else name
-        for name, field in SummaryRequest.model_fields.items()
+        for name, field in REQUESTS["summary"].model_fields.items()
     }
     assert set(points["properties"]) == {"text", "points", "count", "temperature", "async"}
     assert summary["additionalProperties"] is False and points["additionalProperties"] is False
     assert summary["required"] == ["text"]
+    assert points["oneOf"] == [{"required": ["text"]}, {"required": ["points"]}]
     assert summary["properties"]["length"]["enum"] == ["short", "medium", "long"]
-    assert summary["properties"]["max_tokens"] == {
-        "type": "integer", "minimum": 16, "maximum": settings_.max_output_tokens, "nullable": True, "default": None,
-        "description": summary["properties"]["max_tokens"]["description"],
-    }
+    assert summary["properties"]["max_tokens"]["anyOf"] == [
+        {"type": "integer", "minimum": 16, "maximum": settings_.max_output_tokens}, {"type": "null"}
+    ]
     assert points["properties"]["count"]["minimum"] == 1
     assert points["properties"]["count"]["maximum"] == settings_.max_points
     assert summary["properties"]["text"]["maxLength"] == settings_.max_text_chars
     assert points["properties"]["points"]["deprecated"] is True
     assert set(schemas["SummaryForm"]["properties"]) == {"file", "pages", "password"} | set(summary["properties"])
-    assert f"{settings_.max_upload_mb:g} MB" in schemas["SummaryForm"]["properties"]["file"]["description"]
+    assert schemas["SummaryForm"]["properties"]["max_tokens"]["type"] == "integer"  # a form field is never null
+    assert "x-maximum-setting" not in json.dumps(schemas) and "x-max-length-setting" not in json.dumps(schemas)
 
 
-def test_limits_follow_the_settings():
-    app = create_app({"SETTINGS": load_settings(max_output_tokens=512, max_points=7, max_wait_s=7, max_upload_mb=3),
-                      "MODEL": FakeModel()})
+def test_limits_follow_the_settings(make_app):
+    app = make_app(max_output_tokens=512, max_points=7, max_wait_s=7, max_upload_mb=3)
     document = app.test_client().get("/openapi.json").get_json()
     schemas = document["components"]["schemas"]
-    assert schemas["SummaryRequest"]["properties"]["max_tokens"]["maximum"] == 512
+    assert schemas["SummaryRequest"]["properties"]["max_tokens"]["anyOf"][0]["maximum"] == 512
     assert schemas["PointsRequest"]["properties"]["count"]["maximum"] == 7
-    assert "at most 3 MB" in schemas["PointsForm"]["properties"]["file"]["description"]
-    wait = document["paths"]["/jobs/{job_id}"]["get"]["parameters"][0]
+    assert schemas["PointsForm"]["properties"]["count"]["maximum"] == 7
+    assert "uploads up to 3 MB" in document["info"]["description"]
+    (wait,) = [parameter for parameter in document["paths"]["/jobs/{job_id}"]["get"]["parameters"]
+               if parameter["in"] == "query"]
     assert wait["name"] == "wait" and wait["schema"]["maximum"] == 7
 
 
@@ -152,20 +154,20 @@ def test_docs_page_loads_only_local_assets(client):
     assert not re.search(r"(https?:)?//", html), "the docs page must not load anything from another host"
     parser = _Assets()
     parser.feed(html)
-    assert sorted(parser.urls) == sorted(
-        ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/favicon-32x32.png", "/docs/favicon-16x16.png"]
-    )
+    assert sorted(parser.urls) == sorted(["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/assets/icon.svg"])
     assert 'url: "/openapi.json"' in html
-    expected = {".css": "text/css", ".js": "text/javascript", ".png": "image/png"}
+    expected = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
     for url in parser.urls:
         asset = client.get(url)
         assert asset.status_code == 200, url
         assert asset.mimetype == expected[url[url.rindex("."):]], url
         assert len(asset.data) > 100, url
-    assert b"SwaggerUIBundle" in client.get("/docs/swagger-ui-bundle.js").data
+    bundle = client.get("/docs/swagger-ui-bundle.js").data
+    assert b"SwaggerUIBundle" in bundle
+    assert b'"5.33.1"' in bundle, "Swagger UI 5, which renders OpenAPI 3.1"
 
 
-@pytest.mark.parametrize("name", ["index.html", "swagger-initializer.js", "../openapi.py", "nothing.js"])
+@pytest.mark.parametrize("name", ["index.html", "swagger_bundle.js", "redoc.js", "../openapi.py", "nothing.js"])
 def test_docs_serve_nothing_else(client, name):
     response = client.get(f"/docs/{name}")
     assert response.status_code == 404
@@ -177,11 +179,16 @@ FUZZED = ["webPage", "health", "generateSummary", "generatePoints", "listJobs", 
           "openapiDocument", "docs"]
 
 
-def _examples(operation) -> list:
-    """A case for each example body the description gives (real texts: they reach the model and answer 200)."""
-    body = operation.definition.raw.get("requestBody", {}).get("content", {})
-    return [operation.Case(body=media["example"], media_type=media_type)
-            for media_type, media in body.items() if "example" in media]
+def _examples(operation, document: dict) -> list:
+    """A case for each example body the description's request schemas give (real texts: they reach the model and
+    answer 200)."""
+    cases = []
+    for media_type, media in operation.definition.raw.get("requestBody", {}).get("content", {}).items():
+        schema = media["schema"]
+        if "$ref" in schema:
+            schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        cases += [operation.Case(body=example, media_type=media_type) for example in schema.get("examples", [])]
+    return cases
 
 
 def _fuzz(operation, checks=CHECKS, fuzz_settings=FUZZ) -> None:
@@ -208,7 +215,9 @@ def test_live_app_matches_its_description(fuzz_app, operation_id):
     described = {loaded.get_operation_id(result.ok()) for result in loaded.get_all_operations()}
     assert described - set(FUZZED) == {"jobEvents"}
     operation = loaded.find_operation_by_id(operation_id)
-    for case in _examples(operation):
+    examples = _examples(operation, fuzz_app.test_client().get("/openapi.json").get_json())
+    assert examples or operation_id not in ("generateSummary", "generatePoints")
+    for case in examples:
         assert case.call_and_validate(checks=CHECKS).status_code == 200
     _fuzz(operation)
 
@@ -218,16 +227,17 @@ def _failing_load():
 
 
 @pytest.mark.parametrize("state", ["loading", "failed"])
-def test_answers_without_a_model_match_the_description(state):
+def test_answers_without_a_model_match_the_description(make_app, state):
     """While the model loads, or after it failed to: 503s with their documented shapes (and Retry-After)."""
-    app = create_app({"SETTINGS": _fuzz_settings(), "LOAD_MODEL": False, "TESTING": True})
+    app = make_app(without_model=True, **FUZZ_SETTINGS)
     if state == "failed":
         app.extensions["model_host"].start(_failing_load).join(5)
     assert app.test_client().get("/health").get_json()["status"] == state
     loaded = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    document = app.test_client().get("/openapi.json").get_json()
     for operation_id in ("health", "generateSummary", "generatePoints"):
         operation = loaded.find_operation_by_id(operation_id)
-        for case in _examples(operation):
+        for case in _examples(operation, document):
             response = case.call_and_validate(checks=CONFORMANCE)
             assert response.status_code == 503
             assert response.json()["error"]["code"] == ("model_loading" if state == "loading" else "model_unavailable")
@@ -247,7 +257,7 @@ def test_job_workflows_match_the_description(fuzz_app):
     assert jobs, "the workflows never created a job"
 
 
-def test_every_job_state_matches_the_description():
+def test_every_job_state_matches_the_description(make_app):
     """A failed job (and its 500), a running one, a queued one cancelled, a full queue's 503: as described."""
     started, release = threading.Event(), threading.Event()
 
@@ -257,7 +267,7 @@ def test_every_job_state_matches_the_description():
         return echo_response(messages)
 
     model = FakeModel([RuntimeError("a bug")], default=blocking)
-    app = create_app({"SETTINGS": _fuzz_settings(max_queue=1, max_wait_s=10), "MODEL": model, "TESTING": True})
+    app = make_app(model, **{**FUZZ_SETTINGS, "max_queue": 1, "max_wait_s": 10})
     client = app.test_client()
     loaded = schemathesis.openapi.from_wsgi("/openapi.json", app)
 
@@ -293,7 +303,7 @@ def test_every_job_state_matches_the_description():
         assert job("getJob", "GET", running)["status"] == "running"
         cancelled = job("cancelJob", "DELETE", queued)
         assert cancelled["status"] == "cancelled" and cancelled["error"]["code"] == "cancelled"
-        assert job("cancelJob", "DELETE", running)["status"] == "running"  # it stops at its next chunk boundary
+        assert job("cancelJob", "DELETE", running)["status"] == "running"  # it stops at its next token
         release.set()
         assert job("getJob", "GET", running, wait="10")["status"] in ("succeeded", "cancelled")
         assert len(check("listJobs", client.get("/jobs", query_string={"limit": 2}))["jobs"]) == 2
@@ -301,10 +311,10 @@ def test_every_job_state_matches_the_description():
         release.set()  # never leave the worker blocked
 
 
-def test_swagger_ui_works_offline_and_authorize_sends_the_key():
+def test_swagger_ui_works_offline_and_authorize_sends_the_key(make_app):
     """In Chromium: the page shows every operation, asks nothing of another host, and once Authorize has the key,
     "Try it out" gets 200 where it got 401 before."""
-    app = create_app({"SETTINGS": _fuzz_settings(api_key="ui-key"), "MODEL": FakeModel(), "TESTING": True})
+    app = make_app(**FUZZ_SETTINGS, api_key="ui-key")
     operations = len(_spec_operations(app.test_client().get("/openapi.json").get_json()))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -335,6 +345,7 @@ def test_swagger_ui_works_offline_and_authorize_sends_the_key():
             page.screenshot(path=artifact("openapi-docs.png"))
     finally:
         server.shutdown()
+        server.server_close()
     assert problems == []
     assert f"{url}/openapi.json" in requested
     assert all(address.startswith(url + "/") for address in requested), requested
@@ -391,8 +402,9 @@ def test_security_schemes_are_declared_and_true(locked_app):
                 # ...and the key makes it through
                 keyed = client.open(concrete, method=method.upper(), headers={"X-API-Key": "k-two"}, **kwargs)
                 assert keyed.status_code != 401, (method, path)
-    assert open_paths == set(OPEN_PATHS) >= {"/health", "/openapi.json", "/docs"}
-    assert f"every endpoint but {', '.join(OPEN_PATHS)}" in document["info"]["description"]
+    assert open_paths == OPEN_PATHS
+    assert "needs an API key on every endpoint but" in document["info"]["description"]
+    assert all(path in document["info"]["description"] for path in OPEN_PATHS)
 
 
 def test_without_api_key_the_description_makes_the_key_optional(client):

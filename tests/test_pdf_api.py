@@ -8,10 +8,8 @@ import time
 
 import pytest
 
-from api import create_app
-from settings import load_settings
 from tests.conftest import ROOT
-from tests.pdfs import encrypt, image_only_pdf, mixed_pdf, text_pdf
+from tests.pdfs import encrypt, glyph_name_pdf, image_only_pdf, mixed_pdf, text_pdf
 from tests.test_pdf_tools import PAGES, shared
 
 SAMPLE_PDF = (ROOT / "samples" / "lighthouses.pdf").read_bytes()
@@ -125,6 +123,13 @@ def test_real_world_documents_that_read(client):
     assert body["pages"] == 3
 
 
+@pytest.mark.parametrize("path", ["/generate-points", "/generate-summary"])
+def test_a_pdf_whose_text_is_only_glyph_names_is_refused_not_answered_empty(client, path):
+    status, code, message = _error(_upload(client, path, glyph_name_pdf(), count=5))
+    assert (status, code) == (422, "pdf_garbled_text")
+    assert "garbage" in message or "garbled" in message
+
+
 def test_truncated_pdf_is_unreadable(client):
     data = text_pdf(PAGES)
     assert _error(_upload(client, "/generate-summary", data[: len(data) // 2]))[:2] == (422, "pdf_unreadable")
@@ -135,10 +140,10 @@ def test_page_range_errors(client):
     assert _error(_upload(client, "/generate-summary", text_pdf(PAGES), pages="two"))[:2] == (400, "invalid_request")
 
 
-def test_limits_give_413(fake_model):
-    small = create_app({"SETTINGS": load_settings(max_upload_mb=0.001), "MODEL": fake_model}).test_client()
+def test_limits_give_413(make_app, fake_model):
+    small = make_app(fake_model, max_upload_mb=0.001).test_client()
     assert _error(_upload(small, "/generate-summary", text_pdf(PAGES)))[:2] == (413, "payload_too_large")
-    few = create_app({"SETTINGS": load_settings(max_pages=2), "MODEL": fake_model}).test_client()
+    few = make_app(fake_model, max_pages=2).test_client()
     status, code, message = _error(_upload(few, "/generate-summary", text_pdf(PAGES)))
     assert (status, code) == (413, "payload_too_large")
     assert "MAX_PAGES" in message
@@ -215,9 +220,8 @@ def _mutations(seed: int, count: int):
         yield kind, bytes(data)
 
 
-def test_fuzzed_pdfs_never_crash_or_hang(fake_model):
-    settings = load_settings(pdf_timeout_s=20, pdf_page_timeout_s=5)
-    client = create_app({"SETTINGS": settings, "MODEL": fake_model}).test_client()
+def test_fuzzed_pdfs_never_crash_or_hang(make_app, fake_model):
+    client = make_app(fake_model, pdf_timeout_s=20, pdf_page_timeout_s=5).test_client()
     statuses: dict[int, int] = {}
     for kind, data in _mutations(seed=2026, count=300):
         started = time.monotonic()
@@ -244,17 +248,17 @@ def test_utf16_text_file(client):
     assert response.status_code == 200
 
 
-def test_busy_readers_answer_503(client, monkeypatch):
+def test_busy_readers_answer_503(make_app, monkeypatch):
     import threading
 
     from pdf_tools import sandbox
 
-    full = threading.BoundedSemaphore(1)
-    full.acquire()
-    monkeypatch.setattr(sandbox, "_readers", full)
-    monkeypatch.setattr(sandbox, "MAX_CONCURRENT_READERS", 1)
-    app = client.application
-    app.extensions["settings"] = app.extensions["settings"].model_copy(update={"pdf_timeout_s": 0.2})
+    every_slot_taken = threading.BoundedSemaphore(1)
+    every_slot_taken.acquire()
+    monkeypatch.setattr(sandbox, "_readers", every_slot_taken)
+    client = make_app(pdf_timeout_s=0.2).test_client()  # waits that long for a free reader
+    started = time.monotonic()
     response = _upload(client, "/generate-summary", text_pdf(PAGES))
+    assert 0.2 <= time.monotonic() - started < 5
     assert _error(response)[:2] == (503, "server_busy")
     assert response.headers["Retry-After"]

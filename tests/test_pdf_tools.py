@@ -1,8 +1,10 @@
 """pdf_tools on PDFs made here and on real-world PDFs: clean text, refusals, limits."""
 
+import io
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from pdf_tools import Limits, read_pdf
 from pdf_tools import errors as pdf
@@ -10,7 +12,7 @@ from pdf_tools.quality import is_garbled
 from pdf_tools.ranges import describe_pages, parse_pages
 from pdf_tools.textclean import clean_pages, normalize
 from tests.conftest import ROOT
-from tests.pdfs import ENCRYPTIONS, encrypt, hyphenated_pdf, image_only_pdf, mixed_pdf, text_pdf
+from tests.pdfs import ENCRYPTIONS, encrypt, glyph_name_pdf, hyphenated_pdf, image_only_pdf, mixed_pdf, text_pdf
 
 SHARED = ROOT.parent / "shared" / "pdfs"
 PAGES = [
@@ -128,6 +130,12 @@ def test_real_font_without_unicode_map_is_garbled():
         read_pdf(shared("truetype_font_nomapping.pdf"))
 
 
+def test_type3_font_of_glyph_names_is_garbled():
+    assert "/g" in PdfReader(io.BytesIO(glyph_name_pdf())).pages[0].extract_text()  # what a reader gets from it
+    with pytest.raises(pdf.GarbledTextError):
+        read_pdf(glyph_name_pdf())
+
+
 def test_real_invalid_file_is_not_a_pdf():
     with pytest.raises(pdf.NotAPdfError):
         read_pdf(shared("invalid.pdf"))
@@ -227,6 +235,7 @@ def _flate_bomb(megabytes: int) -> bytes:
         "港口于1911年疏浚，以便轮船能够到达码头。",
         "Revenue 2024 12,400 13,100 +5.6% Costs 8,200 8,900 +8.5%",
         "1 Introduction . . . . . . . . . . . 4\n2 Methods . . . . . . . . . . . 9",
+        "The data are at https://example.org/v1/set2/part3 and in /srv/data2/run3/out4 on the cluster.",
     ],
 )
 def test_real_language_is_not_garbled(text):
@@ -241,6 +250,7 @@ def test_real_language_is_not_garbled(text):
         "\ue000\ue001\ue002\ue003 \ue004\ue005",
         "Ã©tÃ© Ã  la plage â€™ Ã¨re",
         "xqzt bcdfg hjklm npqrs tvwxz",
+        "/g437/g258/g3/g349/g381/g400 /g17/g3/g90/g286/g258",
     ],
 )
 def test_garbage_is_garbled(text):

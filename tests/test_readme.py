@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from llm.prompts import lengths_table
 from settings import settings_table
 from tests.conftest import ROOT, server_env
 
@@ -33,6 +34,11 @@ def test_ci_runs_the_readmes_test_command():
 
 def test_settings_table_is_current():
     assert settings_table() in README
+
+
+def test_summary_lengths_table_is_current():
+    table = "\n".join("  " + line for line in lengths_table().splitlines())  # it sits in a list item
+    assert table in README
 
 
 @pytest.mark.model

@@ -14,27 +14,20 @@ from pathlib import Path
 import pytest
 import requests
 
-from api import create_app
 from jobs import service
 from jobs.store import SqliteJobStore
 from llm import blocks_from_text
 from routes.resources import begin_shutdown, finish_shutdown
-from routes.tasks import encode_document
-from settings import load_settings
-from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, server_env
+from tasks import Document
+from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, long_text, server_env
 from tests.fakes import FakeModel
 
 
-def _long_text(paragraphs=40):
-    return "\n\n".join(f"Section {i} explains topic {i} in detail. Topic {i} matters for reason {i}."
-                       for i in range(paragraphs))
-
-
-def _start_slow_job(data_dir: Path, grace_s: float, seconds_per_token: float):
+def _start_slow_job(make_app, data_dir: Path, grace_s: float, seconds_per_token: float):
     model = FakeModel(n_ctx=512, seconds_per_token=seconds_per_token)
-    app = create_app({"SETTINGS": load_settings(data_dir=data_dir, shutdown_grace_s=grace_s), "MODEL": model})
+    app = make_app(model, data_dir=data_dir, shutdown_grace_s=grace_s)
     pool = ThreadPoolExecutor(1)
-    answer = pool.submit(app.test_client().post, "/generate-summary", json={"text": _long_text()})
+    answer = pool.submit(app.test_client().post, "/generate-summary", json={"text": long_text()})
     store = app.extensions["jobs"].store
     deadline = time.monotonic() + 10
     while not (model.calls and store.list(limit=1) and store.list(limit=1)[0].status == "running"):
@@ -43,8 +36,8 @@ def _start_slow_job(data_dir: Path, grace_s: float, seconds_per_token: float):
     return app, model, answer, store.list(limit=1)[0].id
 
 
-def test_without_grace_the_running_call_is_cut_and_the_job_goes_back_in_the_queue(tmp_path):
-    app, model, answer, job_id = _start_slow_job(tmp_path, grace_s=0, seconds_per_token=0.2)  # a call: ~6 s
+def test_without_grace_the_running_call_is_cut_and_the_job_goes_back_in_the_queue(make_app, tmp_path):
+    app, model, answer, job_id = _start_slow_job(make_app, tmp_path, grace_s=0, seconds_per_token=0.2)  # a call: ~6 s
     started = time.monotonic()
     begin_shutdown(app)
     response = answer.result(timeout=10)
@@ -57,8 +50,8 @@ def test_without_grace_the_running_call_is_cut_and_the_job_goes_back_in_the_queu
     assert len(model.calls) == 1
 
 
-def test_with_grace_the_running_call_finishes_and_its_result_is_kept(tmp_path):
-    app, model, answer, job_id = _start_slow_job(tmp_path, grace_s=30, seconds_per_token=0.02)
+def test_with_grace_the_running_call_finishes_and_its_result_is_kept(make_app, tmp_path):
+    app, model, answer, job_id = _start_slow_job(make_app, tmp_path, grace_s=30, seconds_per_token=0.02)
     begin_shutdown(app)
     assert answer.result(timeout=10).status_code == 202
     finish_shutdown(app)
@@ -68,18 +61,17 @@ def test_with_grace_the_running_call_finishes_and_its_result_is_kept(tmp_path):
     assert len(saved) == len(model.calls) == 1  # the call under way at SIGTERM finished and was saved
     # The next start runs it to the end, from the saved part on.
     resumed_model = FakeModel(n_ctx=512)
-    resumed = create_app({"SETTINGS": load_settings(data_dir=tmp_path), "MODEL": resumed_model})
+    resumed = make_app(resumed_model, data_dir=tmp_path)
     job = resumed.test_client().get(f"/jobs/{job_id}?wait=30").get_json()
     assert job["status"] == "succeeded" and job["result"]["summary"]
     uncut = FakeModel(n_ctx=512)
-    create_app({"SETTINGS": load_settings(data_dir=tmp_path / "fresh"), "MODEL": uncut}).test_client().post(
-        "/generate-summary", json={"text": _long_text()})
+    make_app(uncut, data_dir=tmp_path / "fresh").test_client().post(
+        "/generate-summary", json={"text": long_text()})
     assert len(resumed_model.calls) == len(uncut.calls) - 1
-    resumed.extensions["jobs"].stop()
 
 
-def test_new_work_is_queued_not_started_during_shutdown(tmp_path):
-    app = create_app({"SETTINGS": load_settings(data_dir=tmp_path), "MODEL": FakeModel()})
+def test_new_work_is_queued_not_started_during_shutdown(make_app, tmp_path):
+    app = make_app(FakeModel(), data_dir=tmp_path)
     begin_shutdown(app)
     response = app.test_client().post("/generate-summary", json={"text": SAMPLE_TEXT})
     assert response.status_code == 202
@@ -138,8 +130,8 @@ def test_gunicorn_sigterm_puts_the_job_back_and_the_next_start_finishes_it(tmp_p
         restarted.stop()
 
 
-def test_event_streams_end_when_shutdown_begins(tmp_path):
-    app, _, answer, job_id = _start_slow_job(tmp_path, grace_s=0, seconds_per_token=0.2)
+def test_event_streams_end_when_shutdown_begins(make_app, tmp_path):
+    app, _, answer, job_id = _start_slow_job(make_app, tmp_path, grace_s=0, seconds_per_token=0.2)
     stream = app.test_client().get(f"/jobs/{job_id}/events", buffered=False)
     threading.Timer(0.5, begin_shutdown, args=(app,)).start()
     started = time.monotonic()
@@ -150,11 +142,11 @@ def test_event_streams_end_when_shutdown_begins(tmp_path):
     finish_shutdown(app)
 
 
-def test_a_live_worker_takes_back_the_job_of_a_worker_that_died(tmp_path, monkeypatch):
+def test_a_live_worker_takes_back_the_job_of_a_worker_that_died(make_app, tmp_path, monkeypatch):
     monkeypatch.setattr(service, "RECOVERY_CHECK_S", 0.2)
-    app = create_app({"SETTINGS": load_settings(data_dir=tmp_path), "MODEL": FakeModel()})
+    app = make_app(FakeModel(), data_dir=tmp_path)
     dead_worker = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    document = encode_document(blocks_from_text("A tower stands on the rock. Ships see its light."), None, [])
+    document = Document(blocks_from_text("A tower stands on the rock. Ships see its light.")).encode()
     job_id = dead_worker.create("summary", {"length": "short"}, document).id
     dead_worker.claim_next()
     ended = subprocess.Popen(["true"])
@@ -164,4 +156,4 @@ def test_a_live_worker_takes_back_the_job_of_a_worker_that_died(tmp_path, monkey
         dead_worker._db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (dead_worker.owner, job_id))
     job = app.test_client().get(f"/jobs/{job_id}?wait=10").get_json()
     assert job["status"] == "succeeded" and job["result"]["summary"]
-    app.extensions["jobs"].stop()
+    dead_worker.close()

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from api import create_app
 from routes.web import WEB_DIR
-from settings import load_settings
 from tests.browser import artifact, chromium
 from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, server_env
 from tests.fakes import FakeModel
@@ -85,8 +83,8 @@ def test_page_loads_nothing_from_outside():
         assert "@import" not in text and "@font-face" not in text, path.name
 
 
-def test_page_loads_without_a_key_when_api_key_is_set():
-    app = create_app({"SETTINGS": load_settings(api_key="k1"), "MODEL": FakeModel(), "TESTING": True})
+def test_page_loads_without_a_key_when_api_key_is_set(make_app):
+    app = make_app(FakeModel(), api_key="k1")
     client = app.test_client()
     assert client.get("/").status_code == 200
     assert client.get("/assets/app.js").status_code == 200

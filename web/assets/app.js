@@ -22,6 +22,7 @@ const MESSAGES = {
     "Try another copy of the document, or run OCR on it.",
   pdf_unreadable: "This PDF is damaged or incomplete, so it cannot be read.",
   pdf_too_complex: "This PDF took too long or too much memory to read. Try fewer pages.",
+  no_answer: "This text gave nothing to answer with: it has no complete sentences that state something.",
   payload_too_large: "This document is too large for the server. Try a page range or a smaller file.",
   unsupported_media_type: "This kind of file is not supported: choose a PDF, a .txt or a .md file.",
   queue_full: "The server is busy with other documents. Try again in a minute.",
@@ -36,6 +37,7 @@ const MESSAGES = {
 // Codes whose server message adds something useful (a limit, a reason) under the plain words.
 const DETAILED = new Set([
   "payload_too_large", "unsupported_media_type", "pdf_unreadable", "pdf_too_complex", "model_unavailable",
+  "no_answer",
 ]);
 const STAGES = {
   queued: "Waiting in the queue",

@@ -1,0 +1,52 @@
+"""The summary task: a summary of a document at the length asked for."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from llm import summarize
+from settings import at_most_setting
+from tasks.base import Task, TaskOptions, TaskResult, TaskWork
+from tasks.document import Document
+from tasks.errors import NoAnswerError
+
+
+class SummaryOptions(TaskOptions):
+    """Options of a summary."""
+
+    length: Literal["short", "medium", "long"] = Field(
+        "medium", description="How long the summary should be; never more than about a third of the text."
+    )
+    max_tokens: int | None = Field(
+        None, ge=16, json_schema_extra=at_most_setting("max_output_tokens"),
+        description="Cap on the summary's tokens (default: per length); at most MAX_OUTPUT_TOKENS.",
+    )
+
+
+class SummaryResult(TaskResult):
+    """A summary and how it was made."""
+
+    summary: str = Field(min_length=1)
+    levels: int = Field(ge=1, description="Rounds of model calls, the final one included.")
+    strategy: Literal["single", "hierarchical"] = Field(
+        description="`single`: the text fit one context; `hierarchical`: map, merge, write."
+    )
+
+
+def run(work: TaskWork, document: Document, options: SummaryOptions) -> SummaryResult:
+    """Summarize the document."""
+    made = summarize(work.runner, document.blocks, length=options.length, max_tokens=options.max_tokens,
+                     checkpoints=work.checkpoints)
+    if not made.summary.strip():
+        raise NoAnswerError("no summary could be written: the text has no sentences to summarize")
+    return SummaryResult(summary=made.summary, levels=made.levels, strategy=made.strategy,
+                         **work.common(document, made.chunks, made.warnings))
+
+
+SUMMARY = Task(
+    name="summary", title="Summary", options=SummaryOptions, result=SummaryResult, run=run,
+    example={"text": "The lighthouse at Port Aven was built in 1850 to guide fishing boats past the reef. It was "
+                     "automated in 1985 and is now a museum. Its lens came from Paris.", "length": "short"},
+)
