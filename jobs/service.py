@@ -1,5 +1,6 @@
-"""The job service: what the HTTP layer asks of jobs (submit, get, wait, follow, cancel, list), and the one worker
-thread per process that runs them first in first out on the process's model. Every change wakes whoever waits."""
+"""The job service: what the HTTP layer asks of jobs (submit, get, wait, follow, cancel, abandon, list), and the one
+worker thread per process that runs them first in first out on the process's model. Every change wakes whoever
+waits."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class NewJob:
     request_key: str
     input_kind: str = "text"
     filename: str | None = None
+    request_id: str | None = None
 
 
 class Checkpoints:
@@ -101,7 +103,7 @@ class JobService:
         if job is None:
             job = self.store.create(
                 new.task, new.options, new.input, input_kind=new.input_kind, filename=new.filename,
-                request_key=new.request_key, max_queue=self._max_queue,
+                request_key=new.request_key, request_id=new.request_id, max_queue=self._max_queue,
             )
             self.notify()
         return job
@@ -155,7 +157,7 @@ class JobService:
         """Cancel: a queued job never runs, a running one stops at its next generated token, an ended one stays
         as it was; raises JobNotFoundError."""
         self.get(job_id)
-        job = self.store.cancel(job_id, self._describe(JobCancelledError("the job was cancelled before it ran")))
+        job = self.store.cancel(job_id, self._cancellation("the job was cancelled before it ran"))
         self.notify()
         if job is None:  # purged in between
             raise JobNotFoundError(f"no job {job_id[:64]!r}: it has expired")
@@ -164,17 +166,18 @@ class JobService:
     def abandon(self, job_id: str) -> bool:
         """The client waiting for a job went away: cancel it (nobody else will read it) unless an identical
         request joined it. Returns whether it was cancelled."""
-        job = self.store.get(job_id)
-        if job is None or job.shared:
-            return False
-        self.cancel(job_id)
-        return True
+        cancelled = self.store.cancel(
+            job_id, self._cancellation("the job was cancelled before it ran"),
+            unless_shared=True,
+        )
+        self.notify()
+        return cancelled is not None and not cancelled.shared
 
     # Lifecycle
 
     def start(self) -> None:
         """Requeue jobs a crash left running, then start the worker thread."""
-        requeued = self.store.requeue_interrupted(self._describe(JobCancelledError("the job was cancelled")))
+        requeued = self.store.requeue_interrupted(self._cancellation("the job was cancelled"))
         if requeued:
             log.info("requeued %d job(s) interrupted by a restart", requeued)
         self._thread = threading.Thread(target=self._work, name="job-worker", daemon=True)
@@ -199,8 +202,11 @@ class JobService:
             self._thread.join(grace_s + 30)
 
     def close(self) -> None:
-        """Stop at once (cutting a running call short) and close the store."""
+        """Stop at once (cutting a running call short) and close the store, once the worker has let go of it."""
         self.stop(0.0)
+        if self._thread is not None and self._thread.is_alive():
+            log.warning("the job worker did not stop; the job store is left open")
+            return
         self.store.close()
 
     def notify(self) -> None:
@@ -210,8 +216,9 @@ class JobService:
 
     # The worker
 
-    def _describe(self, error: Exception, job: Job | None = None) -> dict:
-        return self._describe_error(error, job)
+    def _cancellation(self, message: str, job: Job | None = None) -> dict:
+        """The error a cancelled job ends with, as the API's one table describes it."""
+        return self._describe_error(JobCancelledError(message), job)
 
     def _work(self) -> None:
         while not self._stop.is_set():
@@ -252,12 +259,12 @@ class JobService:
             result = self._execute(job, control)
         except Exception as error:  # noqa: BLE001 - every failure must end the job with a reason
             if self._cancel_requested(job.id):
-                self.store.fail(job.id, self._describe(JobCancelledError("the job was cancelled"), job), CANCELLED)
+                self.store.fail(job.id, self._cancellation("the job was cancelled", job), CANCELLED)
             elif self._stop.is_set():
                 self.store.release(job.id)
                 log.info("job %s put back in the queue by shutdown; it resumes from its checkpoints", job.id)
             else:
-                self.store.fail(job.id, self._describe(error, job), FAILED)
+                self.store.fail(job.id, self._describe_error(error, job), FAILED)
             return
         if not self.store.succeed(job.id, result):
             log.warning("job %s was taken over by another worker; this result is dropped", job.id)
@@ -270,7 +277,7 @@ class JobService:
         if time.monotonic() - self._last_recovery > RECOVERY_CHECK_S:
             # A worker killed after its grace (or a crash) leaves its job running; pick it up again.
             self._last_recovery = time.monotonic()
-            requeued = self.store.requeue_interrupted(self._describe(JobCancelledError("the job was cancelled")))
+            requeued = self.store.requeue_interrupted(self._cancellation("the job was cancelled"))
             if requeued:
                 log.info("requeued %d job(s) whose worker is gone", requeued)
         if time.monotonic() - self._last_purge > PURGE_EVERY_S:

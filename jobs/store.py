@@ -35,6 +35,7 @@ class Job:
     input_kind: str = "text"
     filename: str | None = None
     request_key: str | None = None
+    request_id: str | None = None  # the id of the request that made it, as the logs have it
     progress: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
@@ -55,7 +56,8 @@ class JobStore(ABC):
 
     @abstractmethod
     def create(self, task: str, options: dict, input: bytes, *, input_kind: str = "text",
-               filename: str | None = None, request_key: str | None = None, max_queue: int | None = None) -> Job:
+               filename: str | None = None, request_key: str | None = None, request_id: str | None = None,
+               max_queue: int | None = None) -> Job:
         """Queue a new job; raises QueueFullError when max_queue jobs are already waiting (None: no limit)."""
 
     @abstractmethod
@@ -71,7 +73,7 @@ class JobStore(ABC):
         """A job by id, without its input (claim_next hands that to the worker)."""
 
     @abstractmethod
-    def list(self, limit: int = 20, offset: int = 0) -> list[Job]:
+    def list(self, limit: int, offset: int) -> list[Job]:
         """Recent jobs, newest first, without their inputs."""
 
     @abstractmethod
@@ -87,9 +89,9 @@ class JobStore(ABC):
         """Store the error (or mark cancelled) of a job this store claimed; False as for succeed."""
 
     @abstractmethod
-    def cancel(self, job_id: str, error: dict) -> Job | None:
+    def cancel(self, job_id: str, error: dict, *, unless_shared: bool = False) -> Job | None:
         """Cancel: a queued job ends now with this error, a running one is asked to stop (checked between tokens
-        and calls)."""
+        and calls); unless_shared: leave a job that an identical request joined alone (in the same transaction)."""
 
     @abstractmethod
     def release(self, job_id: str) -> None:
@@ -132,8 +134,8 @@ class JobStore(ABC):
 # Every column but the input, which can be megabytes: only the worker that claims a job needs it, while
 # waiting requests and event streams read their job every second.
 _WITHOUT_INPUT = (
-    "id, task, status, options, NULL AS input, input_kind, filename, request_key, progress, result, error,"
-    " created_at, started_at, finished_at, attempts, cancel_requested, owner, shared"
+    "id, task, status, options, NULL AS input, input_kind, filename, request_key, request_id, progress, result,"
+    " error, created_at, started_at, finished_at, attempts, cancel_requested, owner, shared"
 )
 
 
@@ -189,14 +191,16 @@ class SqliteJobStore(JobStore):
         return Job(
             id=row["id"], task=row["task"], status=row["status"], options=json.loads(row["options"]),
             created_at=row["created_at"], input=row["input"], input_kind=row["input_kind"],
-            filename=row["filename"], request_key=row["request_key"], progress=json.loads(row["progress"]),
+            filename=row["filename"], request_key=row["request_key"], request_id=row["request_id"],
+            progress=json.loads(row["progress"]),
             result=json.loads(row["result"]) if row["result"] else None,
             error=json.loads(row["error"]) if row["error"] else None,
             started_at=row["started_at"], finished_at=row["finished_at"], attempts=row["attempts"],
             cancel_requested=bool(row["cancel_requested"]), shared=bool(row["shared"]),
         )
 
-    def create(self, task, options, input, *, input_kind="text", filename=None, request_key=None, max_queue=None):
+    def create(self, task, options, input, *, input_kind="text", filename=None, request_key=None, request_id=None,
+               max_queue=None):
         job_id = uuid.uuid4().hex
 
         def insert(db):
@@ -206,9 +210,10 @@ class SqliteJobStore(JobStore):
                     f"the queue is full: {waiting} jobs are already waiting (MAX_QUEUE={max_queue}); try again later"
                 )
             db.execute(
-                "INSERT INTO jobs (id, task, status, options, input, input_kind, filename, request_key, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, task, QUEUED, json.dumps(options), input, input_kind, filename, request_key, time.time()),
+                "INSERT INTO jobs (id, task, status, options, input, input_kind, filename, request_key, request_id,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, task, QUEUED, json.dumps(options), input, input_kind, filename, request_key, request_id,
+                 time.time()),
             )
             return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
@@ -247,7 +252,7 @@ class SqliteJobStore(JobStore):
             row = self._db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return self._job(row)
 
-    def list(self, limit=20, offset=0):
+    def list(self, limit, offset):
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_WITHOUT_INPUT} FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
@@ -281,17 +286,18 @@ class SqliteJobStore(JobStore):
     def fail(self, job_id, error, status=FAILED):
         return self._finish(job_id, status, "error", error)
 
-    def cancel(self, job_id, error):
+    def cancel(self, job_id, error, *, unless_shared=False):
         def cancel(db):
-            row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            row = db.execute("SELECT status, shared FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 return None
-            if row["status"] == QUEUED:
+            left_alone = unless_shared and row["shared"]
+            if row["status"] == QUEUED and not left_alone:
                 db.execute(
                     "UPDATE jobs SET status = ?, error = ?, finished_at = ?, input = NULL WHERE id = ?",
                     (CANCELLED, json.dumps(error), time.time(), job_id),
                 )
-            elif row["status"] == RUNNING:
+            elif row["status"] == RUNNING and not left_alone:
                 db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
             return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
 

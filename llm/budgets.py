@@ -86,6 +86,10 @@ class Budgets:
     """Most pages a key point may cite."""
     min_grounding: float = 0.5
     """Share of a point's content words that its source text must contain, or the point is dropped."""
+    point_duplicate_similarity: float = 0.6
+    """Word overlap (Jaccard) above which two points say the same thing and are folded into one."""
+    key_sentence_words: tuple[int, int] = (6, 60)
+    """Fewest and most words of a sentence of the text that may stand in as a key point."""
 
 
 BUDGETS = Budgets()

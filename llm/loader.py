@@ -23,7 +23,7 @@ def load_model(settings) -> Model:
     from llm.summarize import check_context
 
     try:
-        check_context(model)
+        check_context(model, settings.max_points)
     except Exception:
         model.close()
         raise

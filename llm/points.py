@@ -109,7 +109,8 @@ def _key_sentences(chunks: list[Chunk]) -> list[Point]:
         sentences = [sentence for paragraph in paragraphs for sentence in split_sentences(paragraph)]
         for order, sentence in enumerate(sentences):
             sentence_words = content_words(sentence)
-            if not 6 <= len(words(sentence)) <= 60 or not sentence.endswith((".", "!", "?", "。", "！", "？")):
+            fewest, most = BUDGETS.key_sentence_words
+            if not fewest <= len(words(sentence)) <= most or not sentence.endswith((".", "!", "?", "。", "！", "？")):
                 continue
             centrality = sum(frequency[word] for word in set(sentence_words)) / math.sqrt(len(sentence_words) + 1)
             pages = _cited_pages(sentence, chunk)
@@ -122,7 +123,7 @@ def _key_sentences(chunks: list[Chunk]) -> list[Point]:
 def _add_distinct(kept: list[Point], candidates: list[Point]) -> None:
     for candidate in candidates:
         for existing in kept:
-            if is_near_duplicate(candidate.text, [existing.text], threshold=0.6):
+            if is_near_duplicate(candidate.text, [existing.text], threshold=BUDGETS.point_duplicate_similarity):
                 existing.support += 1
                 existing.pages = sorted(set(existing.pages) | set(candidate.pages))
                 break
@@ -180,6 +181,7 @@ def _add_distinct_limited(kept: list[Point], candidates: list[Point], count: int
     for candidate in candidates:
         if len(kept) >= count:
             return
-        if not is_near_duplicate(candidate.text, [point.text for point in kept], threshold=0.6):
+        kept_texts = [point.text for point in kept]
+        if not is_near_duplicate(candidate.text, kept_texts, threshold=BUDGETS.point_duplicate_similarity):
             candidate.score = 0.0  # model points rank first; key sentences fill the gaps
             kept.append(candidate)

@@ -29,7 +29,8 @@ def _output_reserve(runner: TaskRunner, requested: int, warnings: list[str]) -> 
     cap = runner.model.n_ctx // BUDGETS.answer_ctx_divisor
     if requested > cap:
         warnings.append(
-            f"the summary was limited to {cap} tokens (a third of the model's {runner.model.n_ctx}-token context)"
+            f"the summary was limited to {cap} tokens (1/{BUDGETS.answer_ctx_divisor} of the model's "
+            f"{runner.model.n_ctx}-token context)"
         )
         return cap
     return requested
@@ -51,11 +52,12 @@ def _extractive_fallback(text: str, runner: TaskRunner, max_tokens: int) -> str:
     return " ".join(chosen) or runner.model.split_tokens(text, max_tokens)[0]
 
 
-def check_context(model) -> None:
-    """Raise ModelUnavailableError when N_CTX leaves too little room next to the prompts for real work."""
+def check_context(model, most_points: int) -> None:
+    """Raise ModelUnavailableError when N_CTX leaves too little room next to the prompts for real work (most_points:
+    the largest count of key points a request may ask for)."""
     overhead = max(
         model.prompt_tokens(prompts.merge([], prompts.LENGTHS["long"].instruction)),
-        model.prompt_tokens(prompts.points("", 99)),  # the count's digits are all it adds
+        model.prompt_tokens(prompts.points("", most_points + BUDGETS.extra_points_asked)),
     )
     if overhead > model.n_ctx // BUDGETS.min_prompt_ctx_divisor:
         raise ModelUnavailableError(
@@ -188,7 +190,8 @@ def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warning
     if cleaned.text:
         if cleaned.cut:
             warnings.append(
-                f"the summary reached its limit of {reserve} tokens, about a third of this short text"
+                f"the summary reached its limit of {reserve} tokens, about 1/{BUDGETS.summary_input_divisor} of "
+                "this short text"
                 if bounded else
                 f"the summary reached its limit of {reserve} tokens; raise max_tokens or choose a longer length "
                 "if it ends too early"

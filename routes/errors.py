@@ -15,7 +15,7 @@ from jobs.store import Job
 from llm.errors import CancelledError, InputTooLargeError, ModelNotReadyError, ModelUnavailableError
 from pdf_tools import errors as pdf
 from routes.responses import json_response
-from tasks.errors import NoAnswerError
+from tasks.errors import InputError, NoAnswerError, TextTooLongError, UnsupportedFileError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     JobNotFoundError: (404, "not_found"),
     QueueFullError: (503, "queue_full"),
     NoAnswerError: (422, "no_answer"),
+    InputError: (400, "invalid_request"),
+    UnsupportedFileError: (415, "unsupported_media_type"),
+    TextTooLongError: (413, "payload_too_large"),
     pdf.NotAPdfError: (415, "unsupported_media_type"),
     pdf.EmptyFileError: (400, "invalid_request"),
     pdf.PageRangeError: (400, "invalid_request"),
@@ -94,9 +97,14 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+def _codes(status: int) -> tuple[str, ...]:
+    """The error codes that go with a status."""
+    return tuple(sorted(code for code, code_status in _STATUS_BY_CODE.items() if code_status == status))
+
+
 def _error_model(status: int) -> type[ErrorBody]:
     """The error body of one status, its codes listed."""
-    codes = tuple(sorted(code for code, code_status in _STATUS_BY_CODE.items() if code_status == status))
+    codes = _codes(status)
     detail = create_model(
         f"Error{status}Detail", __base__=ErrorDetail, __doc__=STATUS_DESCRIPTIONS[status],
         code=(Literal[codes], Field(description="What kind of error, for programs.")),
@@ -125,8 +133,9 @@ def invalid_request(message: str) -> ApiError:
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
                    request_id: str | None = None):
-    """The JSON error answer every failure uses, built by its status's error model."""
-    model = ERROR_MODELS.get(status, ErrorBody)
+    """The JSON error answer every failure uses, built by its status's error model (the general one for a status
+    or code the table does not list, such as 499 or an HTTP error raised by Flask itself)."""
+    model = ERROR_MODELS[status] if status in ERROR_MODELS and code in _codes(status) else ErrorBody
     body = model(error={"code": code, "message": message, "request_id": request_id})
     return json_response(body, status, headers)
 
@@ -150,11 +159,11 @@ def describe_job_error(error: Exception, job: Job | None) -> dict:
     bugs (logged with their traceback)."""
     known = classify(error)
     if known is not None:
-        return {"code": known.code, "message": known.message}
-    request_id = (job.options.get("request_id") or job.id) if job is not None else "-"
+        return ErrorDetail(code=known.code, message=known.message).model_dump()
+    request_id = (job.request_id or job.id) if job is not None else "-"
     log.error("job %s (request %s) failed unexpectedly", getattr(job, "id", "-"), request_id, exc_info=error)
-    return {"code": "internal_error", "message": f"unexpected server error; quote request id {request_id}",
-            "request_id": request_id}
+    return ErrorDetail(code="internal_error", message=f"unexpected server error; quote request id {request_id}",
+                       request_id=request_id).model_dump()
 
 
 def stored_error_response(error: dict | None, cancelled: bool = False):

@@ -46,7 +46,7 @@ def job_outcome(job: Job):
 def submit(task: Task):
     """Queue the task for this request (or join an identical one), then wait for it or point at it."""
     settings = get_settings()
-    query = validate(AsyncQuery, request.args.to_dict(), settings, strict=False)
+    query = validate(AsyncQuery, request.args.to_dict(), settings, strict=False, drop_empty=True)
     body, received = read_request(task)
     model = get_model_host().get()  # 503 while the model loads or when it failed to load
     jobs = get_jobs()

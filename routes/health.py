@@ -6,6 +6,7 @@ from flask import Blueprint
 
 from routes.apispec import SERVICE, answers, api
 from routes.auth import public
+from routes.errors import retry_after
 from routes.resources import get_model_host
 from routes.responses import json_response
 from routes.schemas import Health, HealthError, HealthUnavailable
@@ -26,7 +27,7 @@ def health():
     """
     host = get_model_host()
     if host.state == "loading":
-        return json_response(HealthUnavailable(status="loading"), 503, {"Retry-After": "5"})
+        return json_response(HealthUnavailable(status="loading"), 503, retry_after("model_loading"))
     if host.state == "failed":
         error = HealthError(code="model_unavailable", message=host.failure)
         return json_response(HealthUnavailable(status="failed", error=error), 503)

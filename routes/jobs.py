@@ -3,17 +3,16 @@ Events), DELETE /jobs/<id> (cancel). The job service does the work; these views 
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, request, url_for
+from pydantic import BaseModel
 
 from jobs.errors import JobNotFoundError
 from jobs.store import SUCCEEDED
 from routes.apispec import JOBS, answers, api
-from routes.errors import classify
+from routes.errors import ErrorDetail, classify
 from routes.resources import get_jobs, get_settings
 from routes.responses import json_response
-from routes.schemas import JobList, JobListQuery, JobView, JobWaitQuery, validate
+from routes.schemas import JobList, JobListQuery, JobView, JobWaitQuery, ProgressEvent, validate
 
 bp = Blueprint("jobs", __name__)
 HEARTBEAT_S = 15.0  # an idle event stream gets a comment line this often, so proxies keep it open
@@ -89,17 +88,16 @@ def job_events(job_id: str):
                     yield ": keep-alive\n\n"
                     continue
                 view = JobView.of(job, status_url)
-                yield _event("progress", {"status": job.status, **view.progress.model_dump()})
+                yield _event("progress", ProgressEvent(status=job.status, **view.progress.model_dump()))
                 if job.finished:
-                    yield _event("result" if job.status == SUCCEEDED else "error", view.model_dump(mode="json"))
+                    yield _event("result" if job.status == SUCCEEDED else "error", view)
         except JobNotFoundError as gone:
-            error = classify(gone)
-            yield _event("error", {"code": error.code, "message": "the job expired"})
+            yield _event("error", ErrorDetail(code=classify(gone).code, message="the job expired"))
         # The stream also ends when the server shuts down (EventSource clients reconnect).
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream(), mimetype="text/event-stream", headers=headers)
 
 
-def _event(name: str, data: dict) -> str:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+def _event(name: str, data: BaseModel) -> str:
+    return f"event: {name}\ndata: {data.model_dump_json()}\n\n"

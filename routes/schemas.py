@@ -9,16 +9,25 @@ made here from the task registry, so a new task needs no body written for it.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
 
 from jobs.store import STATUSES, Job
-from llm.cleanup import words
 from llm.model import ModelInfo
-from routes.errors import invalid_request
+from routes.errors import ErrorDetail, invalid_request
 from settings import LimitedBySettings, Settings, at_most_setting
 from tasks import TASKS, Task, TaskOptions
+from tasks.document import check_text
 
 # The text's length limit is a setting whose breach answers 413 (routes/inputs.py checks it); the API description
 # shows it as maxLength.
@@ -142,6 +151,12 @@ class Progress(BaseModel):
     total: int = Field(ge=0)
 
 
+class ProgressEvent(Progress):
+    """A `progress` event of a job's event stream."""
+
+    status: Literal[STATUSES]
+
+
 class JobReference(BaseModel):
     """A job a request became: follow its `status_url`."""
 
@@ -152,13 +167,12 @@ class JobReference(BaseModel):
     status_url: str = Field(description="Where the job is: GET it, or DELETE it to cancel.")
 
 
-class JobError(BaseModel):
-    """Why a job failed or was cancelled."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: str = Field(description="The error code a synchronous request gets.")
-    message: str
+# A moment as ISO 8601 with its offset (2026-11-27T01:02:03.456789+00:00), as the API has always written it.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(lambda moment: moment.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 def _omitted_when_none(description: str) -> Any:
@@ -174,14 +188,16 @@ class JobView(BaseModel):
     task: Literal[tuple(TASKS)]
     status: Literal[STATUSES]
     progress: Progress
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
     status_url: str
     result: Union[tuple(task.result for task in TASKS.values())] | None = _omitted_when_none(  # noqa: UP007
         "Once the job succeeded: the answer of its endpoint."
     )
-    error: JobError | None = _omitted_when_none("Once the job failed or was cancelled: why.")
+    error: ErrorDetail | None = _omitted_when_none(
+        "Once the job failed or was cancelled: why (the error a synchronous request gets)."
+    )
 
     @classmethod
     def of(cls, job: Job, status_url: str) -> JobView:
@@ -189,7 +205,7 @@ class JobView(BaseModel):
         result = None
         if job.result is not None:
             result = TASKS[job.task].result.model_validate(job.result)
-        error = JobError(code=job.error["code"], message=job.error["message"]) if job.error else None
+        error = ErrorDetail.model_validate(job.error) if job.error else None
         return cls(
             job_id=job.id, task=job.task, status=job.status,
             progress=Progress(**{"stage": job.status, "done": 0, "total": 0, **job.progress}),
@@ -240,17 +256,26 @@ class HealthUnavailable(BaseModel):
     error: HealthError | None = _omitted_when_none("When loading failed: why.")
 
 
-def _describe(error: ValidationError) -> str:
+def _range(model: type[BaseModel], name: str) -> tuple[Any, Any]:
+    """The lower and upper bound a field of the model declares (None where it has none)."""
+    low = high = None
+    for field_name, model_field in model.model_fields.items():
+        if name in (field_name, model_field.alias, model_field.validation_alias):
+            for rule in model_field.metadata:
+                low = getattr(rule, "ge", low)
+                high = getattr(rule, "le", high)
+    return low, high
+
+
+def _describe(error: ValidationError, model: type[BaseModel]) -> str:
     """The first problem of a request, in plain words."""
     first = error.errors()[0]
     location = ".".join(str(part) for part in first["loc"])
     kind = first["type"]
-    context = first.get("ctx", {})
     if kind == "missing":
         return f"'{location}' is required"
     if kind == "extra_forbidden":
         return f"unknown field '{location}'"
-    message = first["msg"]
     if kind == "finite_number":
         message = "must be a finite number"
     elif kind in ("int_parsing", "int_from_float"):
@@ -259,49 +284,41 @@ def _describe(error: ValidationError) -> str:
         message = "must be a number"
     elif kind == "bool_parsing":
         message = "must be true or false"
-    elif kind == "greater_than_equal":
-        message = f"must be at least {context['ge']}"
-    elif kind == "less_than_equal":
-        message = f"must be at most {context['le']}"
+    elif kind in ("greater_than_equal", "less_than_equal"):
+        low, high = _range(model, location)
+        if low is not None and high is not None:
+            message = f"must be between {low:g} and {high:g}"
+        else:
+            message = f"must be at least {low:g}" if low is not None else f"must be at most {high:g}"
     else:
+        message = first["msg"]
         return f"'{location}': {message}" if location else message
     return f"'{location}' {message}"
 
 
 def validate(model: type[BaseModel], data: object, settings: Settings, *, strict: bool,
-             given: dict[str, Any] | None = None) -> Any:
+             drop_empty: bool = False) -> Any:
     """A body or query validated by its model (strict types for JSON; forms and queries arrive as strings),
-    checked against this server's limits; raises a 400 with the first problem in plain words. `given` adds
-    values the server sets itself."""
+    checked against this server's limits; raises a 400 with the first problem in plain words. drop_empty: an
+    empty form field counts as absent."""
     if not isinstance(data, dict):
         raise invalid_request("the JSON body must be an object, e.g. {\"text\": \"...\"}")
-    if not strict:  # an empty form field or query parameter counts as absent
+    if drop_empty:
         data = {key: value for key, value in data.items() if value != ""}
-    data = {**data, **(given or {})}
     try:
         return model.model_validate(data, strict=strict, context={"settings": settings})
     except ValidationError as error:
-        raise invalid_request(_describe(error)) from None
+        raise invalid_request(_describe(error, model)) from None
 
 
-def parse_request(task: Task, data: object, settings: Settings, *, strict: bool, with_file: bool = False):
-    """A task's request: its options and text validated; with_file: the document is a file, so no text."""
+def parse_request(task: Task, data: object, settings: Settings):
+    """A task's JSON request: its options and its text validated."""
     if isinstance(data, dict):
         names = [name for name in ("text", *task.text_aliases) if name in data]
         if len(names) > 1:
             raise invalid_request(f"send the text as {' or as '.join(repr(name) for name in names)}, not both")
-    # With a file, the document is the file: the model's required text is given, empty.
-    request = validate(REQUESTS[task.name], data, settings, strict=strict, given={"text": ""} if with_file else None)
-    if with_file:
-        return request
-    if not request.text.strip():
-        raise invalid_request("'text' must not be empty")
-    try:
-        request.text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise invalid_request("'text' contains invalid Unicode (unpaired surrogate characters)") from None
-    if not words(request.text):
-        raise invalid_request("'text' has no words to summarize")
+    request = validate(REQUESTS[task.name], data, settings, strict=True)
+    check_text(request.text)
     return request
 
 

@@ -77,7 +77,7 @@ def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -
         "CREATE TABLE IF NOT EXISTS schema_migrations"
         " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
     )
-    newest = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
+    newest = schema_version(db)
     if newest > len(migrations):
         raise SchemaTooNewError(
             f"the database has schema version {newest}, but this version of the service knows only up to "

@@ -25,5 +25,5 @@ def new_job(task: Task, options: TaskOptions, received: Received, model_name: st
     stored = options.model_dump(exclude_none=True)
     key = request_key(task.name, model_name, json.dumps({**stored, "pages": received.pages_asked}, sort_keys=True),
                       received.raw)
-    return NewJob(task=task.name, options={**stored, "request_id": request_id}, input=received.document.encode(),
-                  request_key=key, input_kind=received.kind, filename=received.filename)
+    return NewJob(task=task.name, options=stored, input=received.document.encode(), request_key=key,
+                  input_kind=received.kind, filename=received.filename, request_id=request_id)

@@ -1,11 +1,18 @@
-"""A document as a job keeps it: its text in blocks with their pages, and what reading it found."""
+"""A document as a task reads it: from a text or an uploaded file (PDF, .txt, .md), into blocks with their pages,
+and as a job keeps it."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
-from llm import TextBlock
+from llm import TextBlock, blocks_from_text
+from llm.cleanup import words
+from pdf_tools import Limits, is_pdf, read_pdf
+from tasks.errors import InputError, TextTooLongError, UnsupportedFileError
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 
 
 @dataclass(frozen=True)
@@ -40,3 +47,75 @@ class Received:
     kind: str = "text"  # text (in the body), file (a text file) or pdf
     filename: str | None = None
     pages_asked: str | None = None  # the page range asked of a PDF
+
+
+def check_text(text: str) -> str:
+    """The text of a request, if it is one a task can read (it has words, and no broken Unicode)."""
+    if not text.strip():
+        raise InputError("'text' must not be empty")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("'text' contains invalid Unicode (unpaired surrogate characters)") from None
+    if not words(text):
+        raise InputError("'text' has no words to summarize")
+    return text
+
+
+def _check_length(text: str, max_chars: int) -> None:
+    if len(text) > max_chars:
+        raise TextTooLongError(
+            f"the text has {len(text):,} characters; the limit is {max_chars:,} (MAX_TEXT_CHARS)"
+        )
+
+
+def from_text(text: str, max_chars: int) -> Received:
+    """A text sent in the request."""
+    _check_length(text, max_chars)
+    return Received(Document(blocks_from_text(text)), raw=text.encode("utf-8"))
+
+
+def _decode_text_file(data: bytes, name: str) -> str:
+    for bom, encoding in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig")):
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise UnsupportedFileError(f"{name} is not readable {encoding} text") from None
+    if b"\x00" in data:
+        raise UnsupportedFileError(f"{name} is not a text file (it contains binary data)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise UnsupportedFileError(f"{name} is not readable text in any known encoding")
+    return str(best)
+
+
+def from_file(data: bytes, name: str, content_type: str, *, pages: str | None, password: str | None,
+              limits: Limits, max_chars: int) -> Received:
+    """An uploaded file: a PDF read page by page (within the limits), or a text file read as text."""
+    if not data:
+        raise InputError(f"the file {name} is empty")
+    suffix = PurePath(name).suffix.lower()
+    # A text file that merely mentions "%PDF-" is still text: for text names, only a real header counts.
+    if is_pdf(data) and (suffix not in TEXT_SUFFIXES or data.lstrip()[:5] == b"%PDF-"):
+        pdf = read_pdf(data, password=password, pages=pages, limits=limits)
+        _check_length("".join(page.text for page in pdf.pages), max_chars)
+        blocks = [TextBlock(page.text, page.number) for page in pdf.pages]
+        return Received(Document(blocks, len(pdf.pages), list(pdf.warnings)), data, "pdf", name, pages)
+    if suffix in TEXT_SUFFIXES or (content_type.startswith("text/") and suffix not in (".pdf",)):
+        if pages or password:
+            raise InputError("'pages' and 'password' apply only to PDF files")
+        text = _decode_text_file(data, name)
+        if not text.strip():
+            raise InputError(f"the file {name} has no text")
+        _check_length(text, max_chars)
+        return Received(Document(blocks_from_text(text)), raw=data, kind="file", filename=name)
+    if suffix == ".pdf" or content_type == "application/pdf":
+        raise UnsupportedFileError(f"{name} is not a PDF, whatever its name says: its content is not PDF data")
+    raise UnsupportedFileError(f"{name}: only PDF, .txt and .md files are accepted")

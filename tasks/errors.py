@@ -1,4 +1,17 @@
-"""Errors of the tasks; the API's one error table says what each means over HTTP."""
+"""Errors of reading a request's document and of the tasks; the API's one error table says what each means over
+HTTP."""
+
+
+class InputError(Exception):
+    """The document or text cannot be used as sent (empty, no words, options that do not apply to it)."""
+
+
+class UnsupportedFileError(Exception):
+    """The file is not a kind the service reads (judged by its content, not its name)."""
+
+
+class TextTooLongError(Exception):
+    """The text is longer than MAX_TEXT_CHARS."""
 
 
 class NoAnswerError(Exception):

@@ -11,18 +11,13 @@ from tasks import TASKS
 from tasks.base import TaskWork
 from tasks.document import Document
 
-# Kept with a job's options for its log lines and error messages; not an option of any task.
-JOB_METADATA = ("request_id",)
-
 
 def make_executor(host: ModelHost, seed: int, on_call: CallObserver | None = None) -> Execute:
     """The function the job worker calls for each job; on_call sees every model call (for metrics)."""
 
     def execute(job: Job, control: JobControl) -> dict:
         task = TASKS[job.task]
-        options = task.options.model_validate(
-            {name: value for name, value in job.options.items() if name not in JOB_METADATA}
-        )
+        options = task.options.model_validate(job.options)
         runner = TaskRunner(
             host.get(), temperature=options.temperature, seed=seed, on_progress=control.progress,
             should_cancel=control.cancelled, should_stop=control.interrupted, on_call=on_call,

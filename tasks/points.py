@@ -23,15 +23,17 @@ class Point(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1)
+    text: str
     pages: list[int] = Field(description="The pages whose text supports the point (empty for plain text).")
 
 
 class PointsResult(TaskResult):
     """The key points of a document."""
 
+    # Never empty now (a text with no key point is refused with no_answer); results stored by versions before that
+    # may be, so the model does not insist.
     points: list[Point] = Field(
-        min_length=1, description="The key points in the document's order; `count` of them unless the text has fewer."
+        description="The key points in the document's order; `count` of them unless the text has fewer."
     )
 
 

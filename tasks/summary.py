@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from llm import summarize
+from llm.prompts import LENGTHS
 from settings import at_most_setting
 from tasks.base import Task, TaskOptions, TaskResult, TaskWork
 from tasks.document import Document
@@ -16,7 +17,7 @@ from tasks.errors import NoAnswerError
 class SummaryOptions(TaskOptions):
     """Options of a summary."""
 
-    length: Literal["short", "medium", "long"] = Field(
+    length: Literal[tuple(LENGTHS)] = Field(
         "medium", description="How long the summary should be; never more than about a third of the text."
     )
     max_tokens: int | None = Field(
@@ -28,7 +29,7 @@ class SummaryOptions(TaskOptions):
 class SummaryResult(TaskResult):
     """A summary and how it was made."""
 
-    summary: str = Field(min_length=1)
+    summary: str = Field(description="Never empty (a text with nothing to summarize is refused with no_answer).")
     levels: int = Field(ge=1, description="Rounds of model calls, the final one included.")
     strategy: Literal["single", "hierarchical"] = Field(
         description="`single`: the text fit one context; `hierarchical`: map, merge, write."

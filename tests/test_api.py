@@ -210,3 +210,12 @@ def test_fewer_key_points_than_asked_are_answered_with_a_warning(client):
 def test_answers_end_with_a_newline_for_terminals(client):
     assert client.get("/health").get_data(as_text=True).endswith("}\n")
     assert _post(client, "/generate-summary", {}).get_data(as_text=True).endswith("}\n")
+
+
+def test_an_error_the_table_does_not_list_for_its_status_still_answers_json(app):
+    from routes.errors import error_response
+
+    with app.test_request_context():
+        response = error_response(409, "http_error", "a conflict Flask itself raised")
+    assert response.status_code == 409
+    assert response.get_json() == {"error": {"code": "http_error", "message": "a conflict Flask itself raised"}}

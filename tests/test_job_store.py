@@ -83,7 +83,7 @@ def test_restart_requeues_interrupted_jobs_with_their_checkpoints(tmp_path):
 
 def test_list_newest_first_and_purge(store):
     ids = [store.create("summary", {}, b"x").id for _ in range(5)]
-    assert [job.id for job in store.list(limit=2)] == ids[::-1][:2]
+    assert [job.id for job in store.list(limit=2, offset=0)] == ids[::-1][:2]
     assert [job.id for job in store.list(limit=2, offset=2)] == ids[::-1][2:4]
     store.claim_next()
     store.succeed(ids[0], {})
@@ -156,3 +156,12 @@ def _dead_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+def test_a_cancel_for_a_client_that_left_spares_a_job_another_request_joined(store):
+    alone = store.create("summary", {}, b"a", request_key="k-alone")
+    joined = store.create("summary", {}, b"b", request_key="k-joined")
+    assert store.attach("k-joined").id == joined.id
+    assert store.cancel(alone.id, CANCELLED_ERROR, unless_shared=True).status == CANCELLED
+    spared = store.cancel(joined.id, CANCELLED_ERROR, unless_shared=True)
+    assert (spared.status, spared.shared) == (QUEUED, True)

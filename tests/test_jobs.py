@@ -163,3 +163,29 @@ def test_listing_is_newest_first_and_paged(make_app):
     assert client.get("/jobs/unknown-id").status_code == 404
     assert client.get("/jobs?limit=0").status_code == 400
     assert client.get("/jobs?offset=0.5").get_json()["error"]["message"] == "'offset' must be a whole number"
+
+
+def test_jobs_keep_their_times_with_the_utc_offset_and_their_request_id(make_app):
+    app = make_app()
+    client = app.test_client()
+    job_id = _post(client, "/generate-summary?async=true", {"text": SAMPLE_TEXT},
+                   headers={"X-Request-ID": "req-77"}).get_json()["job_id"]
+    job = client.get(f"/jobs/{job_id}?wait=20").get_json()
+    for moment in (job["created_at"], job["started_at"], job["finished_at"]):
+        assert moment.endswith("+00:00"), moment
+    assert app.extensions["jobs"].get(job_id).request_id == "req-77"
+
+
+def test_a_result_stored_by_an_older_version_still_reads(make_app):
+    """Before the no_answer rule, a text with no key point was stored as a success with no points."""
+    app = make_app()
+    store = app.extensions["jobs"].store
+    app.extensions["jobs"].stop()  # the test plays the worker
+    job = store.create("points", {"count": 3}, b"{}")
+    store.claim_next()
+    old_result = {"points": [], "chunks": 1, "model": "smollm2-135m-instruct", "elapsed_ms": 5, "warnings": [],
+                  "usage": {"prompt_tokens": 10, "completion_tokens": 2}}
+    assert store.succeed(job.id, old_result)
+    client = app.test_client()
+    assert client.get(f"/jobs/{job.id}").get_json()["result"] == old_result
+    assert client.get("/jobs").status_code == 200

@@ -30,10 +30,10 @@ def _start_slow_job(make_app, data_dir: Path, grace_s: float, seconds_per_token:
     answer = pool.submit(app.test_client().post, "/generate-summary", json={"text": long_text()})
     store = app.extensions["jobs"].store
     deadline = time.monotonic() + 10
-    while not (model.calls and store.list(limit=1) and store.list(limit=1)[0].status == "running"):
+    while not (model.calls and store.list(limit=1, offset=0) and store.list(limit=1, offset=0)[0].status == "running"):
         assert time.monotonic() < deadline, "the job never started"
         time.sleep(0.02)
-    return app, model, answer, store.list(limit=1)[0].id
+    return app, model, answer, store.list(limit=1, offset=0)[0].id
 
 
 def test_without_grace_the_running_call_is_cut_and_the_job_goes_back_in_the_queue(make_app, tmp_path):

@@ -1,6 +1,7 @@
 """The data store's numbered migrations: old data/ folders keep working, versions apply once and in order, a
 failed one changes nothing, a database from a newer service is refused."""
 
+import json
 import socket
 import sqlite3
 import subprocess
@@ -45,6 +46,11 @@ def test_a_data_folder_made_before_migrations_keeps_its_jobs(make_app, tmp_path,
         assert schema_version(db) == len(load_migrations())
     db.close()
     assert len(client.get("/jobs?limit=10").get_json()["jobs"]) == 5
+    # The request ids that jobs kept among their options moved to a column of their own (migration 2).
+    with sqlite3.connect(path) as db:
+        moved = db.execute("SELECT request_id, options FROM jobs WHERE id = ?", (before["succeeded"],)).fetchone()
+    db.close()
+    assert (moved[0], json.loads(moved[1])) == ("r1", {"length": "short", "temperature": 0.0})
     succeeded = client.get(f"/jobs/{before['succeeded']}").get_json()
     assert succeeded["result"]["summary"] == "A tower guides ships."
     assert succeeded["result"]["usage"] == {"prompt_tokens": 60, "completion_tokens": 7}

@@ -137,13 +137,13 @@ def test_a_smaller_max_tokens_still_wins_over_the_bound_and_a_larger_one_does_no
     assert [call.params.max_tokens for call in model.calls] == [40, bounded.max_tokens]
 
 
-def test_long_texts_get_the_length_as_named():
-    room = BUDGETS.summary_tokens_per_sentence
-    for length, spec in prompts.LENGTHS.items():
-        long_enough = (spec.max_tokens - room) * BUDGETS.summary_input_divisor
-        assert prompts.summary_length(length, long_enough) == spec
-        shorter = prompts.summary_length(length, long_enough - BUDGETS.summary_input_divisor)
-        assert shorter.bounded and shorter.max_tokens == spec.max_tokens - 1
+@pytest.mark.parametrize(("length", "shortest_unbounded"), [("short", 270), ("medium", 660), ("long", 1410)])
+def test_long_texts_get_the_length_as_named(length, shortest_unbounded):
+    assert prompts.summary_length(length, shortest_unbounded) == prompts.LENGTHS[length]
+    assert prompts.summary_length(length, 100_000) == prompts.LENGTHS[length]
+    shorter = prompts.summary_length(length, shortest_unbounded - 3)
+    assert shorter.bounded and shorter.max_tokens == prompts.LENGTHS[length].max_tokens - 1
+    assert prompts.short_text_tokens(prompts.LENGTHS[length]) == shortest_unbounded  # what the README table says
 
 
 def test_a_one_sentence_text_gets_a_one_sentence_summary_no_longer_than_itself():
