@@ -3,6 +3,7 @@
 
     python3 manage.py serve [api.py flags]   install what the service needs, then start it
     python3 manage.py test [pytest args]     install what the tests need, lint, then run the whole suite
+    python3 manage.py test-container         build the container image and test it running (needs podman)
     python3 manage.py install [--dev] [--bench]   only install (--bench adds the benchmark data and scorers)
 
 Everything goes into .venv/ next to this file. Installs are skipped when the requirements files have not
@@ -29,6 +30,9 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 LEAN_LLAMA_BUILD = "-DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF"
 # The web page tests drive this browser (tests/browser.py); CHROMIUM names another binary.
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# On the machines this project is developed and tested on, this script installs and configures podman.
+CONTAINER_SETUP = ROOT.parent / "shared" / "tools" / "container-env.sh"
+WHEELS = ROOT / "wheels"
 
 
 def _run(*command: str | Path, env: dict[str, str] | None = None) -> None:
@@ -83,6 +87,31 @@ def install(dev: bool, bench: bool = False) -> None:
     stamp.touch()
 
 
+def prepare_container_build() -> dict[str, str]:
+    """Make podman usable where this machine has a set-up script for it, and put the llama-cpp-python wheel the
+    venv install built into wheels/, so the image build does not compile llama.cpp again. Returns the environment
+    podman runs with."""
+    env = dict(os.environ)
+    if CONTAINER_SETUP.is_file() and os.name != "nt" and os.geteuid() == 0:
+        print("setting up podman (../shared/tools/container-env.sh; the first time takes a minute)", flush=True)
+        printed = subprocess.run(["bash", str(CONTAINER_SETUP)], check=True, capture_output=True, text=True).stdout
+        for line in printed.splitlines():  # it prints the variables podman needs, as `export NAME=value`
+            if line.startswith("export ") and "=" in line:
+                name, value = line.removeprefix("export ").split("=", 1)
+                env[name] = value
+    pinned = next(line.split("==")[1].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+                  if line.startswith("llama-cpp-python=="))
+    listed = subprocess.run([str(PYTHON), "-m", "pip", "cache", "list", f"llama_cpp_python-{pinned}-*",
+                             "--format=abspath"], capture_output=True, text=True)
+    cached = [Path(line) for line in listed.stdout.splitlines() if line.endswith(".whl")]
+    if cached:
+        newest = max(cached, key=lambda path: path.stat().st_mtime)
+        shutil.copy2(newest, WHEELS / newest.name)
+    else:
+        print("no built llama-cpp-python wheel in pip's cache: the image build compiles llama.cpp", flush=True)
+    return env
+
+
 def main(argv: list[str]) -> None:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "install":
@@ -94,6 +123,10 @@ def main(argv: list[str]) -> None:
         install(dev=True)
         _run(PYTHON, "-m", "ruff", "check", ".")
         os.execv(PYTHON, [str(PYTHON), "-m", "pytest", *rest])
+    elif command == "test-container":
+        install(dev=True)
+        env = prepare_container_build()
+        os.execve(PYTHON, [str(PYTHON), "-m", "pytest", "-m", "container", "tests/test_container.py", *rest], env)
     else:
         print(__doc__)
         sys.exit(0 if command in ("help", "-h", "--help") else 2)
