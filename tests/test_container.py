@@ -110,7 +110,7 @@ def test_the_image_declares_its_user_health_check_and_volume(image):
     health_check = inspected.get("Healthcheck") or config.get("Healthcheck")  # podman / docker put it apart
     assert "/health" in " ".join(health_check["Test"])
     assert "/data" in config["Volumes"]
-    assert config["Cmd"][:3] == ["gunicorn", "-c", "gunicorn.conf.py"]
+    assert (config["Entrypoint"], config["Cmd"]) == (["gunicorn", "-c", "gunicorn.conf.py"], ["api:create_app()"])
     assert not [variable for variable in config["Env"] if re.match(r"(PIP_CERT|API_KEY|HF_TOKEN)=", variable)]
 
 
