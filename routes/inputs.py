@@ -10,8 +10,8 @@ from flask import request
 from routes.errors import invalid_request
 from routes.resources import get_settings
 from routes.schemas import FORMS, PDF_ONLY_FIELDS, parse_request, validate
-from tasks import Task
-from tasks.document import Received, check_text, from_file, from_text
+from tasks import Received, Task, TaskOptions
+from tasks.document import check_text, from_file, from_text
 from tasks.errors import UnsupportedFileError
 
 
@@ -42,7 +42,7 @@ def _read_form(task: Task):
     return fields, document
 
 
-def read_request(task: Task) -> tuple:
+def read_request(task: Task) -> tuple[TaskOptions, Received]:
     """The validated request (options, `async`) and the document of a JSON or multipart request for a task."""
     if request.mimetype == "multipart/form-data":
         return _read_form(task)
@@ -61,6 +61,6 @@ def read_request(task: Task) -> tuple:
         for name in PDF_ONLY_FIELDS:
             if name in body:
                 raise invalid_request(f"'{name}' applies only to an uploaded PDF file (a multipart form)")
-    options = parse_request(task, body, get_settings())
-    received: Received = from_text(options.text, get_settings().max_text_chars)
-    return options, received
+    settings = get_settings()
+    options = parse_request(task, body, settings)
+    return options, from_text(options.text, settings.max_text_chars)

@@ -108,6 +108,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_health(url: str, timeout: float, alive=lambda: True) -> dict | None:
+    """Poll a server's /health until it answers 200 (its body), or None once timeout passes or alive() says no."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            response = requests.get(url + "/health", timeout=2)
+            if response.status_code == 200:
+                return response.json()
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    return None
+
+
 class ServerProcess:
     """A real server process on a free loopback port, stopped at the end."""
 
@@ -120,18 +134,11 @@ class ServerProcess:
 
     def wait_until_healthy(self, timeout: float = 60) -> dict:
         """Poll /health until it answers 200; return its body."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"server exited early:\n{self.log()}")
-            try:
-                response = requests.get(self.url + "/health", timeout=2)
-                if response.status_code == 200:
-                    return response.json()
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"server not healthy in {timeout}s:\n{self.log()}")
+        body = wait_for_health(self.url, timeout, alive=lambda: self.process.poll() is None)
+        if body is None:
+            state = "exited early" if self.process.poll() is not None else f"not healthy in {timeout}s"
+            raise AssertionError(f"server {state}:\n{self.log()}")
+        return body
 
     def finished_job(self, job_id: str, timeout: float = 240) -> dict:
         """Long-poll a job until it has ended; return it."""

@@ -5,6 +5,7 @@ build. Run by `python3 manage.py test-container` (which .ci/run calls after the 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import ROOT, SAMPLE_TEXT, free_port
+from tests.conftest import ROOT, SAMPLE_TEXT, free_port, wait_for_health
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(1200)]  # the first test builds the image
 
@@ -72,15 +73,8 @@ class Container:
                *[arg for key, value in settings.items() for arg in ("-e", f"{key}={value}")], image)
 
     def wait_until_healthy(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/health", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.5)
-        raise AssertionError("the container never became healthy:\n" + self.logs())
+        if wait_for_health(self.url, timeout) is None:
+            raise AssertionError("the container never became healthy:\n" + self.logs())
 
     def logs(self) -> str:
         return podman("logs", self.name, check=False).stdout[-4000:]
@@ -155,8 +149,6 @@ print(json.dumps(found))
 
 def _scan(image: str, *mounts: str) -> list[list[str]]:
     """What the scan finds in a container of the image: private keys, the build's CA bundle, its local certificates."""
-    import hashlib
-
     digest = hashlib.sha256(CA_BUNDLE.read_bytes()).hexdigest() if CA_BUNDLE.is_file() else ""
     volumes = [arg for mount in mounts for arg in ("-v", mount)]
     scan = podman("run", "--rm", "--user", "root", *volumes, "-e", f"NEEDLES={json.dumps(_local_certificates())}",
