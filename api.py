@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from routes import auth, errors, generate, health, jobs, metrics, openapi, resources, web
+from routes import auth, documents, errors, generate, health, jobs, metrics, openapi, questions, resources, web
 from settings import Settings, SettingsError, load_settings, settings_from_args
 from storage.errors import StorageError
 
@@ -76,6 +76,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(generate.bp)
     app.register_blueprint(jobs.bp)
+    app.register_blueprint(documents.bp)
+    app.register_blueprint(questions.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)

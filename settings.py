@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -14,8 +15,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from llm.budgets import BUDGETS
 from pdf_tools import Limits
 
+if TYPE_CHECKING:
+    from tasks.document import ReadingLimits
+
 DEFAULT_MODEL = "smollm2-135m-instruct"
 PDF_LIMITS = Limits()  # the PDF reader's own defaults are the settings' defaults
+
+
+KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class SettingsError(ValueError):
@@ -46,11 +53,19 @@ class LimitedBySettings(BaseModel):
             extra = model_field.json_schema_extra if isinstance(model_field.json_schema_extra, dict) else {}
             setting = extra.get(MAXIMUM_SETTING)
             value = getattr(self, name)
-            if setting and value is not None and value > getattr(settings, setting):
-                limit = getattr(settings, setting)
+            if not setting or value is None:
+                continue
+            limit = getattr(settings, setting)
+            field = model_field.alias or name
+            if isinstance(value, str | list):  # a length bound: characters of a text, items of a list
+                if len(value) > limit:
+                    unit = "characters" if isinstance(value, str) else "items"
+                    raise PydanticCustomError("server_limit", "'{field}' must have at most {limit} {unit}",
+                                              {"field": field, "limit": limit, "unit": unit})
+            elif value > limit:
                 raise PydanticCustomError(
                     "server_limit", "'{field}' must be at most {limit}",
-                    {"field": model_field.alias or name, "limit": f"{limit:g}" if isinstance(limit, float) else limit},
+                    {"field": field, "limit": f"{limit:g}" if isinstance(limit, float) else limit},
                 )
         return self
 
@@ -123,8 +138,14 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
     api_key: SecretStr | None = Field(
         None,
-        description="When set (one key or a comma-separated list), every API endpoint needs one (not /health, "
-        "the page, the docs).",
+        description="When set (one key or a comma-separated list, each optionally named: alice:KEY1,bob:KEY2), "
+        "every API endpoint needs one (not /health, the page, the docs); each name (or unnamed key) has its own "
+        "library of documents, jobs and results.",
+    )
+    owner_secret: SecretStr | None = Field(
+        None,
+        description="Server secret that names the library of an unnamed API key (an HMAC of the key), so the "
+        "database never holds a key; required when API_KEY has an unnamed key.",
     )
     port: int = Field(5000, ge=1, le=65535, description="Port to listen on.")
     max_upload_mb: float = Field(50.0, gt=0, le=4096, description="Largest upload (request body) accepted, in MB.")
@@ -146,6 +167,12 @@ class Settings(BaseSettings):
         2048, ge=16, le=32768, description="Upper bound for a request's max_tokens."
     )
     max_points: int = Field(20, ge=1, le=100, description="Upper bound for a request's count of key points.")
+    max_question_chars: int = Field(
+        2000, ge=10, le=100_000, description="Longest question (and longest turn of its history) /ask accepts."
+    )
+    max_ask_documents: int = Field(
+        50, ge=1, le=10_000, description="Most documents one question (or one collection) may name."
+    )
     data_dir: Path = Field(Path("data"), description="Folder for the job database (SQLite).")
     job_ttl_hours: float = Field(168.0, gt=0, le=87600, description="How long finished jobs and results are kept.")
     max_queue: int = Field(100, ge=1, le=100_000, description="Most jobs that may wait; past that: 503 queue_full.")
@@ -166,6 +193,12 @@ class Settings(BaseSettings):
         return Limits(max_pages=self.max_pages, timeout_s=self.pdf_timeout_s, page_timeout_s=self.pdf_page_timeout_s,
                       memory_mb=self.pdf_memory_mb)
 
+    def reading_limits(self) -> ReadingLimits:
+        """The bounds on reading any document: the PDF limits and MAX_TEXT_CHARS."""
+        from tasks.document import ReadingLimits  # tasks/ reads settings' limits; imported late to avoid a cycle
+
+        return ReadingLimits(pdf=self.pdf_limits(), max_chars=self.max_text_chars)
+
     @field_validator("model_path")
     @classmethod
     def _model_path_is_gguf(cls, value: Path | None) -> Path | None:
@@ -184,7 +217,30 @@ class Settings(BaseSettings):
             raise ValueError("MODEL_REPO and MODEL_FILE must be set together")
         if self.n_ctx and self.n_ctx < 256:
             raise ValueError("N_CTX must be 0 (the model's own) or at least 256")
+        keys = self.api_keys()
+        if self.api_key is not None and not keys:
+            raise ValueError("API_KEY is set but holds no key")
+        if any(name is None for name, _ in keys) and self.owner_secret is None:
+            raise ValueError(
+                "API_KEY has an unnamed key, so OWNER_SECRET must be set too (it names that key's library without "
+                "storing the key); make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         return self
+
+    def api_keys(self) -> list[tuple[str | None, str]]:
+        """The API keys as (name, key): `alice:KEY1,KEY2` gives [("alice", "KEY1"), (None, "KEY2")]."""
+        if self.api_key is None:
+            return []
+        keys = []
+        for entry in self.api_key.get_secret_value().split(","):
+            name, separator, key = entry.strip().partition(":")
+            if not separator:
+                name, key = None, entry
+            elif not KEY_NAME.fullmatch(name):
+                raise ValueError(f"API_KEY names must be letters, digits, '.', '_' or '-' (1-64), not {name[:64]!r}")
+            if key.strip():
+                keys.append((name, key.strip()))
+        return keys
 
 
 def _format_error(error: ValidationError) -> str:
@@ -210,7 +266,7 @@ def build_arg_parser(description: str) -> argparse.ArgumentParser:
     for name, field in Settings.model_fields.items():
         env = name.upper()
         default = field.get_default(call_default_factory=True)
-        shown = "****" if name in ("hf_token", "api_key") else default
+        shown = "****" if name in ("hf_token", "api_key", "owner_secret") else default
         parser.add_argument(
             "--" + name.replace("_", "-"),
             dest=name,

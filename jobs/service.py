@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs.errors import JobCancelledError, JobNotFoundError
-from jobs.store import CANCELLED, FAILED, Job, JobStore
+from jobs.store import CANCELLED, FAILED, KEPT_WITH_DOCUMENT, Job, JobStore
 
 log = logging.getLogger(__name__)
 CANCEL_CHECK_S = 0.25  # a running call asks the store whether it was cancelled at most this often
@@ -43,6 +44,9 @@ class NewJob:
     input_kind: str = "text"
     filename: str | None = None
     request_id: str | None = None
+    library: str = ""  # whose job it is (routes/auth.py): jobs of other libraries are never joined or reused
+    document_ids: tuple[str, ...] = ()  # stored documents it reads
+    reuse: bool = True  # whether a finished identical job's result may answer it
 
 
 class Checkpoints:
@@ -99,25 +103,30 @@ class JobService:
     def submit(self, new: NewJob) -> Job:
         """The job for a request: a finished identical one's result, an identical one still queued or running
         (now shared), or a new job in the queue; raises QueueFullError when MAX_QUEUE jobs already wait."""
-        job = self.store.cached_result(new.request_key, self._ttl_s) or self.store.attach(new.request_key)
+        # A result made from a stored document lives as long as the document; other results for JOB_TTL_HOURS.
+        kept = new.document_ids and new.task in KEPT_WITH_DOCUMENT
+        cached = self.store.cached_result(new.request_key, math.inf if kept else self._ttl_s) if new.reuse else None
+        job = cached or self.store.attach(new.request_key)
         if job is None:
             job = self.store.create(
                 new.task, new.options, new.input, input_kind=new.input_kind, filename=new.filename,
                 request_key=new.request_key, request_id=new.request_id, max_queue=self._max_queue,
+                library=new.library, document_ids=new.document_ids,
             )
             self.notify()
         return job
 
-    def get(self, job_id: str) -> Job:
-        """A job by id; raises JobNotFoundError."""
+    def get(self, job_id: str, library: str | None = None) -> Job:
+        """A job by id (of this library, when one is named: another library's job does not exist for it);
+        raises JobNotFoundError."""
         job = self.store.get(job_id)
-        if job is None:
+        if job is None or (library is not None and job.library != library):
             raise JobNotFoundError(f"no job {job_id[:64]!r}: it never existed or has expired")
         return job
 
-    def list(self, limit: int, offset: int) -> list[Job]:
-        """Recent jobs, newest first."""
-        return self.store.list(limit=limit, offset=offset)
+    def list(self, limit: int, offset: int, library: str | None = None) -> list[Job]:
+        """Recent jobs (of one library, when named), newest first."""
+        return self.store.list(limit=limit, offset=offset, library=library)
 
     def wait(self, job_id: str, timeout: float) -> Job:
         """The job once it has ended, or as it is after timeout seconds (or when shutdown begins); raises
@@ -153,10 +162,10 @@ class JobService:
             with self._changed:
                 self._changed.wait(FOLLOW_POLL_S)
 
-    def cancel(self, job_id: str) -> Job:
+    def cancel(self, job_id: str, library: str | None = None) -> Job:
         """Cancel: a queued job never runs, a running one stops at its next generated token, an ended one stays
-        as it was; raises JobNotFoundError."""
-        self.get(job_id)
+        as it was; raises JobNotFoundError (also for another library's job)."""
+        self.get(job_id, library)
         job = self.store.cancel(job_id, self._cancellation("the job was cancelled before it ran"))
         self.notify()
         if job is None:  # purged in between

@@ -20,6 +20,8 @@ from storage.sqlite import open_database
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 STATUSES = (QUEUED, RUNNING, *FINISHED)
+# Results of these tasks made from a stored document are kept as long as the document, past JOB_TTL_HOURS.
+KEPT_WITH_DOCUMENT = ("summary", "points")
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Job:
     filename: str | None = None
     request_key: str | None = None
     request_id: str | None = None  # the id of the request that made it, as the logs have it
+    library: str = ""  # whose it is: only requests with the same library's key see it
+    document_ids: tuple[str, ...] = ()  # the stored documents it reads (filled in for the worker that claims it)
     progress: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
@@ -57,8 +61,9 @@ class JobStore(ABC):
     @abstractmethod
     def create(self, task: str, options: dict, input: bytes, *, input_kind: str = "text",
                filename: str | None = None, request_key: str | None = None, request_id: str | None = None,
-               max_queue: int | None = None) -> Job:
-        """Queue a new job; raises QueueFullError when max_queue jobs are already waiting (None: no limit)."""
+               max_queue: int | None = None, library: str = "", document_ids: tuple[str, ...] = ()) -> Job:
+        """Queue a new job of a library, reading the stored documents named (their deletion ends it); raises
+        QueueFullError when max_queue jobs are already waiting (None: no limit)."""
 
     @abstractmethod
     def attach(self, request_key: str) -> Job | None:
@@ -73,8 +78,8 @@ class JobStore(ABC):
         """A job by id, without its input (claim_next hands that to the worker)."""
 
     @abstractmethod
-    def list(self, limit: int, offset: int) -> list[Job]:
-        """Recent jobs, newest first, without their inputs."""
+    def list(self, limit: int, offset: int, library: str | None = None) -> list[Job]:
+        """Recent jobs (of one library, or all), newest first, without their inputs."""
 
     @abstractmethod
     def set_progress(self, job_id: str, stage: str, done: int, total: int) -> None:
@@ -116,7 +121,8 @@ class JobStore(ABC):
 
     @abstractmethod
     def purge(self, max_age_s: float) -> int:
-        """Delete finished jobs older than max_age_s; returns how many."""
+        """Delete finished jobs older than max_age_s, except results kept with their stored document; returns how
+        many."""
 
     @abstractmethod
     def save_checkpoint(self, job_id: str, key: str, value: Any) -> None:
@@ -135,7 +141,7 @@ class JobStore(ABC):
 # waiting requests and event streams read their job every second.
 _WITHOUT_INPUT = (
     "id, task, status, options, NULL AS input, input_kind, filename, request_key, request_id, progress, result,"
-    " error, created_at, started_at, finished_at, attempts, cancel_requested, owner, shared"
+    " error, created_at, started_at, finished_at, attempts, cancel_requested, owner, shared, library"
 )
 
 
@@ -196,11 +202,11 @@ class SqliteJobStore(JobStore):
             result=json.loads(row["result"]) if row["result"] else None,
             error=json.loads(row["error"]) if row["error"] else None,
             started_at=row["started_at"], finished_at=row["finished_at"], attempts=row["attempts"],
-            cancel_requested=bool(row["cancel_requested"]), shared=bool(row["shared"]),
+            cancel_requested=bool(row["cancel_requested"]), shared=bool(row["shared"]), library=row["library"],
         )
 
     def create(self, task, options, input, *, input_kind="text", filename=None, request_key=None, request_id=None,
-               max_queue=None):
+               max_queue=None, library="", document_ids=()):
         job_id = uuid.uuid4().hex
 
         def insert(db):
@@ -211,10 +217,12 @@ class SqliteJobStore(JobStore):
                 )
             db.execute(
                 "INSERT INTO jobs (id, task, status, options, input, input_kind, filename, request_key, request_id,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, library) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job_id, task, QUEUED, json.dumps(options), input, input_kind, filename, request_key, request_id,
-                 time.time()),
+                 time.time(), library),
             )
+            db.executemany("INSERT OR IGNORE INTO job_documents (job_id, document_id) VALUES (?, ?)",
+                           [(job_id, document_id) for document_id in document_ids])
             return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
         return self._job(self._transaction(insert))
@@ -243,20 +251,24 @@ class SqliteJobStore(JobStore):
                 "UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1, owner = ? WHERE id = ?",
                 (RUNNING, time.time(), self.owner, row["id"]),
             )
-            return db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+            claimed = self._job(db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
+            claimed.document_ids = tuple(found[0] for found in db.execute(
+                "SELECT document_id FROM job_documents WHERE job_id = ?", (row["id"],)))
+            return claimed
 
-        return self._job(self._transaction(claim))
+        return self._transaction(claim)
 
     def get(self, job_id):
         with self._lock:
             row = self._db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return self._job(row)
 
-    def list(self, limit, offset):
+    def list(self, limit, offset, library=None):
+        where = "" if library is None else "WHERE library = ?"
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_WITHOUT_INPUT} FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-                (limit, offset),
+                f"SELECT {_WITHOUT_INPUT} FROM jobs {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                (*(() if library is None else (library,)), limit, offset),
             ).fetchall()
         return [self._job(row) for row in rows]
 
@@ -355,10 +367,15 @@ class SqliteJobStore(JobStore):
         def purge(db):
             cutoff = time.time() - max_age_s
             placeholders = ", ".join("?" for _ in FINISHED)
-            return db.execute(
-                f"DELETE FROM jobs WHERE status IN ({placeholders}) AND finished_at < ?",
-                (*FINISHED, cutoff),
+            kept = ", ".join("?" for _ in KEPT_WITH_DOCUMENT)
+            purged = db.execute(
+                f"DELETE FROM jobs WHERE status IN ({placeholders}) AND finished_at < ?"
+                f" AND NOT (status = ? AND task IN ({kept})"
+                "  AND id IN (SELECT job_id FROM job_documents))",
+                (*FINISHED, cutoff, SUCCEEDED, *KEPT_WITH_DOCUMENT),
             ).rowcount
+            db.execute("DELETE FROM job_documents WHERE job_id NOT IN (SELECT id FROM jobs)")
+            return purged
 
         return self._transaction(purge)
 

@@ -91,6 +91,27 @@ class Budgets:
     key_sentence_words: tuple[int, int] = (6, 60)
     """Fewest and most words of a sentence of the text that may stand in as a key point."""
 
+    # Questions (/ask)
+    answer_max_tokens: int = 160
+    """Token cap of an answer: a few sentences, each checked against the passages."""
+    ask_context_tokens: int = 1600
+    """Most tokens of passages in a question's prompt (fewer when the context is smaller): more slows a CPU down
+    more than it helps a small model."""
+    ask_passages: int = 12
+    """Most passages retrieved for one question."""
+    ask_history_turns: int = 6
+    """Most earlier turns of a conversation that go into the prompt (the newest ones, as they fit)."""
+    min_question_coverage: float = 0.6
+    """Share of a question's weighted terms the documents must hold for it to count as answerable (chosen on ACLSum
+    train with bench/qa.py)."""
+    min_answer_support: float = 0.6
+    """Share of an answer sentence's content words that the retrieved passages must hold, or it is dropped."""
+    min_quote_support: float = 0.35
+    """Share of an answer sentence's content words its quote must hold to be cited for it."""
+    extractive_answer_sentences: int = 2
+    """When the model's answer is unsupported but the documents hold the question: this many best-matching source
+    sentences answer instead, as quotes."""
+
 
 BUDGETS = Budgets()
 

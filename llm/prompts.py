@@ -105,3 +105,22 @@ def more_points(text: str, count: int, found: list[str]) -> list[Message]:
         f"{text}\n\nThese points are already listed:\n{already}\n\nList {count} other important points of the "
         "document above as a numbered list, each one complete sentence with a specific fact."
     )
+
+
+ASK_SYSTEM = (
+    "You answer questions about documents using only the numbered excerpts given. Quote or closely paraphrase the "
+    "excerpts. If the excerpts do not contain the answer, reply exactly: The documents do not say."
+)
+NOT_IN_EXCERPTS = "The documents do not say."
+
+
+def question(excerpts: list[str], question_text: str, history: list[Message], instructions: str) -> list[Message]:
+    """Answer a question from numbered excerpts (each "(title, page n) text"), after the conversation so far."""
+    numbered = "\n\n".join(f"[{number}] {excerpt}" for number, excerpt in enumerate(excerpts, start=1))
+    standing = f"{instructions.strip()}\n\n" if instructions.strip() else ""
+    return [
+        {"role": "system", "content": ASK_SYSTEM},
+        *history,
+        {"role": "user", "content": f"Excerpts:\n\n{numbered}\n\n{standing}Question: {question_text.strip()}\n\n"
+                                    "Answer in 1 to 3 sentences, using only the excerpts."},
+    ]

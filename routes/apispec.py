@@ -61,13 +61,14 @@ api = SpecTree(
 _HEADER = {
     "X-Request-ID": {"required": True, "schema": {"type": "string"},
                      "description": "The request's id, as the server log has it (yours, if you sent a valid one)."},
-    "Location": {"required": True, "schema": {"type": "string"}, "description": "The job's URL."},
+    "Location": {"required": True, "schema": {"type": "string"},
+                 "description": "The job's URL (202), or the new resource's (201)."},
     "Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"},
                     "description": "Seconds to wait before trying again."},
     "WWW-Authenticate": {"required": True, "schema": {"type": "string", "enum": ["Bearer"]},
                          "description": "The key scheme this server wants."},
 }
-_HEADERS_BY_STATUS = {202: ("Location",), 401: ("WWW-Authenticate",), 503: ("Retry-After",)}
+_HEADERS_BY_STATUS = {201: ("Location",), 202: ("Location",), 401: ("WWW-Authenticate",), 503: ("Retry-After",)}
 
 
 class Answers(Response):
@@ -102,6 +103,7 @@ class Answers(Response):
 # The groups the operations are listed in.
 GENERATE = Tag(name="generate", description="Summaries and key points")
 JOBS = Tag(name="jobs", description="Every request runs as a job: follow, list and cancel them")
+LIBRARY = Tag(name="library", description="Stored documents, questions answered from them, and collections")
 SERVICE = Tag(name="service", description="Health, metrics and the web page")
 DOCS = Tag(name="docs", description="This documentation")
 

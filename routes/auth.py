@@ -1,12 +1,17 @@
 """API keys: with API_KEY set, every endpoint needs `Authorization: Bearer <key>` or `X-API-Key`, except the ones
-marked @public here (they describe or show; the web page asks for the key itself) and static files."""
+marked @public here (they describe or show; the web page asks for the key itself) and static files.
+
+Each key has its own library (documents, collections, jobs, results): a named key's is its name, so the key can be
+rotated and keep its library; an unnamed key's is an HMAC of the key with OWNER_SECRET, so the database never holds
+a key. Without keys there is one shared library, SHARED_LIBRARY."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 
 from routes.errors import error_response
 from settings import Settings
@@ -27,11 +32,27 @@ def is_public(endpoint: str | None) -> bool:
     return getattr(current_app.view_functions.get(endpoint), "is_public", False)
 
 
+SHARED_LIBRARY = ""  # the library of a server without keys, and of everything made before keys were set
+
+
+def current_library() -> str:
+    """The library of this request's key."""
+    return g.get("library", SHARED_LIBRARY)
+
+
+def library_of(name: str | None, key: str, secret: bytes) -> str:
+    """A key's library: its name, or for an unnamed key an HMAC of it (never the key itself)."""
+    if name is not None:
+        return f"name:{name}"
+    return "key:" + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def init_app(app: Flask, settings: Settings) -> None:
-    """Check the key of every request to a closed endpoint, when the server has keys."""
+    """Check the key of every request to a closed endpoint, when the server has keys, and note its library."""
     if settings.api_key is None:
         return
-    keys = [key.strip().encode() for key in settings.api_key.get_secret_value().split(",") if key.strip()]
+    secret = settings.owner_secret.get_secret_value().encode() if settings.owner_secret else b""
+    keys = [(key.encode(), library_of(name, key, secret)) for name, key in settings.api_keys()]
 
     @app.before_request
     def _require_key():
@@ -42,10 +63,12 @@ def init_app(app: Flask, settings: Settings) -> None:
         if authorization.lower().startswith("bearer "):
             offered = authorization[7:].strip()
         # Compare against every key, in constant time each, so timing tells nothing about which one matched.
-        matched = False
-        for key in keys:
-            matched |= hmac.compare_digest(offered.encode(), key)
-        if not matched:
+        matched = None
+        for key, library in keys:
+            if hmac.compare_digest(offered.encode(), key) and matched is None:
+                matched = library
+        g.library = matched
+        if matched is None:
             return error_response(
                 401, "unauthorized", "this server needs an API key: send 'Authorization: Bearer <key>' or 'X-API-Key'",
                 {"WWW-Authenticate": "Bearer"},

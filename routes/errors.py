@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from jobs.errors import JobCancelledError, JobNotFoundError, QueueFullError
 from jobs.store import Job
+from library.errors import CollectionNotFoundError, DocumentDeletedError, DocumentNotFoundError, EmptyCollectionError
 from llm.errors import CancelledError, InputTooLargeError, ModelNotReadyError, ModelUnavailableError
 from pdf_tools import errors as pdf
 from routes.responses import json_response
@@ -54,6 +55,10 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     pdf.UnreadableError: (422, "pdf_unreadable"),
     pdf.TooComplexError: (422, "pdf_too_complex"),
     pdf.ReaderBusyError: (503, "server_busy"),
+    DocumentNotFoundError: (404, "not_found"),
+    CollectionNotFoundError: (404, "not_found"),
+    DocumentDeletedError: (409, "document_deleted"),
+    EmptyCollectionError: (422, "empty_collection"),
 }
 _RETRY_AFTER = {"model_loading": "5", "server_busy": "10", "queue_full": "30"}
 _STATUS_BY_CODE = {code: status for status, code in _DOMAIN_ERRORS.values()} | {
@@ -64,13 +69,16 @@ _STATUS_BY_CODE = {code: status for status, code in _DOMAIN_ERRORS.values()} | {
 STATUS_DESCRIPTIONS = {
     400: "Invalid request: bad JSON, missing or empty text, wrong types, unknown fields, values out of range.",
     401: "API_KEY is set and the request has no valid key (`Authorization: Bearer <key>` or `X-API-Key`).",
-    404: "No such job: it never existed or has expired.",
-    409: "A synchronous request whose job was cancelled.",
+    404: "No such job, document, page or collection: it never existed, has expired or was deleted (another API "
+         "key's are not found either).",
+    409: "A synchronous request whose job was cancelled (`cancelled`), or a document it reads was deleted while it "
+         "waited or ran (`document_deleted`).",
     413: "The body is over MAX_UPLOAD_MB, the text over MAX_TEXT_CHARS, or the PDF over MAX_PAGES.",
     415: "The body is neither JSON nor a form, or the file is not a PDF, .txt or .md file (judged by its content).",
     422: "The document cannot be used: the PDF needs a password, the password is wrong, it has no text layer (a "
-         "scan), its text is garbled, it is broken, or reading it took too much time or memory; or the text gave "
-         "no answer at all (`no_answer`: no key point, no summary).",
+         "scan, and OCR is not installed), its text is garbled, it is broken, or reading it took too much time or "
+         "memory; or the text gave no answer at all (`no_answer`: no key point, no summary); or a collection has no "
+         "documents left (`empty_collection`).",
     500: "A bug; the answer carries a `request_id` that the server log also has.",
     503: "The model is loading (`model_loading`) or failed to load (`model_unavailable`), the queue is full "
          "(`queue_full`), or too many PDFs are being read at once (`server_busy`); see Retry-After.",

@@ -7,31 +7,47 @@ from pathlib import PurePath
 
 from flask import request
 
+from llm import TextBlock
+from routes.auth import current_library
 from routes.errors import invalid_request
-from routes.resources import get_settings
+from routes.resources import get_library, get_settings
 from routes.schemas import FORMS, PDF_ONLY_FIELDS, parse_request, validate
 from tasks import Received, Task, TaskOptions
-from tasks.document import check_text, from_file, from_text
+from tasks.document import Document, check_text, from_file, from_text
 from tasks.errors import UnsupportedFileError
 
 
+def stored_document(document_id: str) -> Received:
+    """A document of this request's library, as tasks read documents (one block per stored page)."""
+    library = get_library()
+    document = library.get(current_library(), document_id)
+    pages = library.pages(current_library(), document_id)
+    blocks = [TextBlock(page.text, page.number) for page in pages]
+    return Received(Document(blocks, document.pages, list(document.warnings)), raw=b"", kind="document",
+                    filename=document.filename, title=document.title)
+
+
 def _read_form(task: Task):
-    """A multipart form: the same options as form fields, and a file or a text."""
+    """A multipart form: the same options as form fields, and a file, a text or a stored document."""
     settings = get_settings()
     form = request.form.to_dict()
     upload = request.files.get("file")
+    sources = [name for name in ("text", *task.text_aliases, "document_id") if form.get(name)]
     if upload is None:
         if request.files:
             raise invalid_request("send the document in a form field named 'file'")
-        if "text" not in form:
-            raise invalid_request("a form needs a 'file' field (a PDF, .txt or .md file) or a 'text' field")
-    elif any(name in form for name in ("text", *task.text_aliases)):
-        raise invalid_request("send either a file or a text, not both")
+        if not sources:
+            raise invalid_request("a form needs a 'file' field (a PDF, .txt, .md, .html or .docx file), a 'text' "
+                                  "field or a 'document_id'")
+    if len(sources) + (upload is not None) > 1:
+        raise invalid_request("send one of a file, a text or a 'document_id', not several")
     fields = validate(FORMS[task.name], form, settings, strict=False, drop_empty=True)
     if upload is None:
         given = [name for name in PDF_ONLY_FIELDS if getattr(fields, name)]
         if given:
             raise invalid_request(f"'{given[0]}' applies only to an uploaded PDF file")
+        if fields.document_id is not None:
+            return fields, stored_document(fields.document_id)
         if fields.text is None:
             raise invalid_request("'text' is required")
         return fields, from_text(check_text(fields.text), settings.max_text_chars)
@@ -63,4 +79,6 @@ def read_request(task: Task) -> tuple[TaskOptions, Received]:
                 raise invalid_request(f"'{name}' applies only to an uploaded PDF file (a multipart form)")
     settings = get_settings()
     options = parse_request(task, body, settings)
+    if options.document_id is not None:
+        return options, stored_document(options.document_id)
     return options, from_text(options.text, settings.max_text_chars)

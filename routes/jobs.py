@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from jobs.errors import JobNotFoundError
 from jobs.store import SUCCEEDED
 from routes.apispec import JOBS, answers, api
+from routes.auth import current_library
 from routes.errors import ErrorDetail, classify
 from routes.resources import get_jobs, get_settings
 from routes.responses import json_response
@@ -34,7 +35,7 @@ def list_jobs():
     Finished jobs are kept for JOB_TTL_HOURS.
     """
     query = validate(JobListQuery, request.args.to_dict(), get_settings(), strict=False)
-    jobs = get_jobs().list(limit=query.limit, offset=query.offset)
+    jobs = get_jobs().list(limit=query.limit, offset=query.offset, library=current_library())
     full = len(jobs) == query.limit
     return json_response(JobList(
         jobs=[job_view(job) for job in jobs], limit=query.limit, offset=query.offset,
@@ -48,7 +49,7 @@ def list_jobs():
 def get_job(job_id: str):
     """A job: status, progress, result or error"""
     jobs = get_jobs()
-    job = jobs.get(job_id)
+    job = jobs.get(job_id, current_library())
     query = validate(JobWaitQuery, request.args.to_dict(), get_settings(), strict=False)
     if query.wait:
         job = jobs.wait(job_id, query.wait)
@@ -64,7 +65,7 @@ def cancel_job(job_id: str):
     A queued job never runs; a running one stops at its next generated token; an ended one stays as it is. The job
     stays listed, with status `cancelled` once it stops.
     """
-    return json_response(job_view(get_jobs().cancel(job_id)))
+    return json_response(job_view(get_jobs().cancel(job_id, current_library())))
 
 
 @bp.get("/jobs/<job_id>/events")
@@ -79,7 +80,8 @@ def job_events(job_id: str):
     connection alive.
     """
     jobs = get_jobs()
-    status_url = url_for("jobs.get_job", job_id=jobs.get(job_id).id)  # a stream has no request to build URLs in
+    # A stream has no request to build URLs in: build it now.
+    status_url = url_for("jobs.get_job", job_id=jobs.get(job_id, current_library()).id)
 
     def stream():
         try:

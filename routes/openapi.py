@@ -47,7 +47,9 @@ def _set_limits(node: Any, settings: Settings) -> None:
             value = getattr(settings, node.pop(marker))
             targets = [option for option in node.get("anyOf", []) if option.get("type") != "null"] or [node]
             for target in targets:
-                target[keyword] = value
+                # A setting that bounds a text or a list bounds its length, not its value.
+                bound = {"string": "maxLength", "array": "maxItems"}.get(target.get("type"), keyword)
+                target[bound] = value
     for value in node.values():
         _set_limits(value, settings)
 

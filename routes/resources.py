@@ -7,6 +7,7 @@ from flask import Flask, current_app
 
 from jobs.service import JobService
 from jobs.store import SqliteJobStore
+from library.store import LibraryStore
 from llm.host import ModelHost
 from llm.model import Model
 from routes.errors import describe_job_error
@@ -20,7 +21,10 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
     from routes.metrics import init_app as init_metrics
 
     app.extensions["settings"] = settings
-    store = SqliteJobStore(settings.data_dir / "jobs.sqlite3")  # first: a data folder it cannot use stops the start
+    database = settings.data_dir / "jobs.sqlite3"  # jobs and the library share one file (one backup)
+    store = SqliteJobStore(database)  # first: a data folder it cannot use stops the start
+    library = LibraryStore(database)
+    app.extensions["library"] = library
     if model is not None:
         host = ModelHost.with_model(model)
     else:
@@ -33,7 +37,8 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
     metrics = Metrics(store, host)
     init_metrics(app, metrics)
     service = JobService(
-        store, make_executor(host, settings.seed, metrics.observe_call), describe_job_error,
+        store, make_executor(host, settings.seed, library, settings.reading_limits(), metrics.observe_call),
+        describe_job_error,
         can_run=lambda: host.state == "ready", on_end=metrics.observe_job,
         ttl_s=settings.job_ttl_hours * 3600, max_queue=settings.max_queue, poll_s=0.5,
     )
@@ -45,6 +50,7 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
 def close_app(app: Flask) -> None:
     """Stop the job worker at once, close the store and free a model the app loaded itself (tests, embedders)."""
     app.extensions["jobs"].close()
+    app.extensions["library"].close()
     app.extensions["model_host"].close()
 
 
@@ -56,6 +62,11 @@ def get_settings() -> Settings:
 def get_model_host() -> ModelHost:
     """The model host of the running app."""
     return current_app.extensions["model_host"]
+
+
+def get_library() -> LibraryStore:
+    """The document library of the running app."""
+    return current_app.extensions["library"]
 
 
 def get_jobs() -> JobService:

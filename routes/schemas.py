@@ -8,17 +8,14 @@ made here from the task registry, so a new task needs no body written for it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal, Union
 
 from pydantic import (
     AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     ValidationError,
-    WithJsonSchema,
     create_model,
 )
 
@@ -26,8 +23,11 @@ from jobs.store import STATUSES, Job
 from llm.model import ModelInfo
 from routes.errors import ErrorDetail, invalid_request
 from settings import LimitedBySettings, Settings, at_most_setting
-from tasks import TASKS, Task, TaskOptions
+from tasks import GENERATE_TASKS, TASKS, Task, TaskOptions
+from tasks.ask import AskOptions, Turn
+from tasks.base import Timestamp, moment
 from tasks.document import check_text
+from tasks.ingest import MAX_TITLE_CHARS, DocumentInfo, DocumentOptions
 
 # The text's length limit is a setting whose breach answers 413 (routes/inputs.py checks it); the API description
 # shows it as maxLength.
@@ -35,16 +35,17 @@ MAX_LENGTH_SETTING = "x-max-length-setting"
 PDF_ONLY_FIELDS = ("pages", "password")  # form fields that say how to read an uploaded PDF
 
 
-def _without_aliases_required(schema: dict[str, Any], aliases: tuple[str, ...]) -> None:
-    """The text may come under an older client's name instead: describe it, and require one of the names."""
+def _text_or_document(schema: dict[str, Any], aliases: tuple[str, ...]) -> None:
+    """The text may come under an older client's name instead, or a stored document instead of a text: describe
+    them, and require exactly one."""
     text = schema["properties"]["text"]
+    schema["properties"]["text"] = _not_nullable(text)
+    schema["properties"]["document_id"] = _not_nullable(schema["properties"]["document_id"])
     for alias in aliases:
-        schema["properties"][alias] = {**text, "deprecated": True,
+        schema["properties"][alias] = {**schema["properties"]["text"], "deprecated": True,
                                        "description": "An older client's name for `text`; send one of the two."}
-    schema["required"] = [name for name in schema.get("required", []) if name != "text"]
-    if not schema["required"]:
-        del schema["required"]
-    schema["oneOf"] = [{"required": [name]} for name in ("text", *aliases)]
+    schema.pop("required", None)
+    schema["oneOf"] = [{"required": [name]} for name in ("text", *aliases, "document_id")]
 
 
 def request_model(task: Task) -> type[TaskOptions]:
@@ -52,15 +53,18 @@ def request_model(task: Task) -> type[TaskOptions]:
 
     def schema_extra(schema: dict[str, Any]) -> None:
         schema["examples"] = [task.example]
-        if task.text_aliases:
-            _without_aliases_required(schema, task.text_aliases)
+        _text_or_document(schema, task.text_aliases)
 
     text_names = AliasChoices("text", *task.text_aliases) if task.text_aliases else None
     return create_model(
         f"{task.title}Request", __base__=task.options, __doc__=f"The body of a {task.name} request.",
         __cls_kwargs__={"json_schema_extra": schema_extra},
-        text=(str, Field(validation_alias=text_names, json_schema_extra={MAX_LENGTH_SETTING: "max_text_chars"},
-                         description="The text to read; it must have words (longer than MAX_TEXT_CHARS: 413).")),
+        text=(str | None, Field(None, validation_alias=text_names,
+                                json_schema_extra={MAX_LENGTH_SETTING: "max_text_chars"},
+                                description="The text to read; it must have words (longer than MAX_TEXT_CHARS: 413).")),
+        document_id=(str | None, Field(None, min_length=1, max_length=64,
+                                       description="A stored document to read instead of a text (POST /documents); "
+                                                   "a result made once for it and these options is reused.")),
         run_async=(bool, Field(False, validation_alias="async",
                                description="Answer 202 with a job at once instead of waiting.")),
     )
@@ -90,9 +94,9 @@ def form_model(task: Task, request: type[TaskOptions]) -> type[BaseModel]:
         # A file, or a text without the PDF-only fields (empty ones count as absent).
         schema["oneOf"] = [
             {"required": ["file"]},
-            {"required": ["text"], "not": {"anyOf": [
-                {"required": [name], "properties": {name: {"minLength": 1}}} for name in PDF_ONLY_FIELDS
-            ]}},
+            *({"required": [name], "not": {"anyOf": [
+                {"required": [pdf_field], "properties": {pdf_field: {"minLength": 1}}} for pdf_field in PDF_ONLY_FIELDS
+            ]}} for name in ("text", "document_id")),
         ]
         for alias in task.text_aliases:
             schema["properties"].pop(alias, None)
@@ -111,8 +115,8 @@ def form_model(task: Task, request: type[TaskOptions]) -> type[BaseModel]:
     )
 
 
-REQUESTS: dict[str, type[TaskOptions]] = {name: request_model(task) for name, task in TASKS.items()}
-FORMS: dict[str, type[BaseModel]] = {name: form_model(task, REQUESTS[name]) for name, task in TASKS.items()}
+REQUESTS: dict[str, type[TaskOptions]] = {name: request_model(task) for name, task in GENERATE_TASKS.items()}
+FORMS: dict[str, type[BaseModel]] = {name: form_model(task, REQUESTS[name]) for name, task in GENERATE_TASKS.items()}
 
 
 class _Query(LimitedBySettings):
@@ -167,14 +171,6 @@ class JobReference(BaseModel):
     status_url: str = Field(description="Where the job is: GET it, or DELETE it to cancel.")
 
 
-# A moment as ISO 8601 with its offset (2026-11-27T01:02:03.456789+00:00), as the API has always written it.
-Timestamp = Annotated[
-    datetime,
-    PlainSerializer(lambda moment: moment.isoformat(), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
-
-
 def _omitted_when_none(description: str) -> Any:
     return Field(None, exclude_if=lambda value: value is None, description=description)
 
@@ -209,13 +205,10 @@ class JobView(BaseModel):
         return cls(
             job_id=job.id, task=job.task, status=job.status,
             progress=Progress(**{"stage": job.status, "done": 0, "total": 0, **job.progress}),
-            created_at=_time(job.created_at), started_at=_time(job.started_at), finished_at=_time(job.finished_at),
+            created_at=moment(job.created_at), started_at=moment(job.started_at),
+            finished_at=moment(job.finished_at),
             status_url=status_url, result=result, error=error,
         )
-
-
-def _time(value: float | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value else None
 
 
 class JobList(BaseModel):
@@ -317,11 +310,155 @@ def parse_request(task: Task, data: object, settings: Settings):
         names = [name for name in ("text", *task.text_aliases) if name in data]
         if len(names) > 1:
             raise invalid_request(f"send the text as {' or as '.join(repr(name) for name in names)}, not both")
+    if isinstance(data, dict) and "document_id" in data and any(name in data for name in ("text", *task.text_aliases)):
+        raise invalid_request("send either a text or a 'document_id', not both")
     request = validate(REQUESTS[task.name], data, settings, strict=True)
-    check_text(request.text)
+    if request.document_id is None:
+        if request.text is None:
+            raise invalid_request("'text' is required (or a stored document's 'document_id')")
+        check_text(request.text)
     return request
 
 
 def task_options(task: Task, request: TaskOptions) -> TaskOptions:
     """The task's options out of a request (without its text and `async`)."""
     return task.options.model_validate(request.model_dump(include=set(task.options.model_fields)))
+
+
+# The document library
+
+class DocumentListQuery(_Query):
+    """Query parameters of GET /documents."""
+
+    limit: int = Field(20, ge=1, le=200, description="How many documents to list.")
+    offset: int = Field(0, ge=0, le=10**9, description="How many of the newest documents to skip.")
+    q: str | None = Field(None, max_length=500, description="Only documents whose title or text has all these words "
+                                                            "(full-text search, word stems match).")
+
+
+class DocumentText(LimitedBySettings):
+    """A text to store as a document (JSON); a file comes as a multipart form instead."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    text: str = Field(json_schema_extra={MAX_LENGTH_SETTING: "max_text_chars"},
+                      description="The text; it is cut into pages of about 3,000 characters at paragraph ends.")
+    title: str | None = DocumentOptions.model_fields["title"]
+    run_async: bool = Field(False, validation_alias="async",
+                            description="Answer 202 with the job at once instead of waiting for the reading.")
+
+
+class DocumentForm(LimitedBySettings):
+    """A file to store as a document, as a multipart form."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra={"required": ["file"]})
+
+    file: bytes | None = Field(None, description="A PDF, .txt, .md, .html or .docx file, judged by its content: at "
+                                                 "most MAX_UPLOAD_MB and MAX_PAGES pages.",
+                               json_schema_extra={"contentMediaType": "application/octet-stream"})
+    title: str | None = DocumentOptions.model_fields["title"]
+    pages: str | None = Field(None, description="PDF only: the pages to keep, e.g. `1-3,7`.", examples=["1-3,7"])
+    password: str | None = Field(None, description="PDF only: the PDF's password.",
+                                 json_schema_extra={"format": "password"})
+    run_async: bool = Field(False, validation_alias="async",
+                            description="Answer 202 with the job at once instead of waiting for the reading.")
+
+
+class DocumentList(BaseModel):
+    """A page of documents, newest first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[DocumentInfo]
+    limit: int
+    offset: int
+    next: str | None = _omitted_when_none("The next page, present when this one is full.")
+
+
+class MadeResult(BaseModel):
+    """A summary or key points made for a document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: Literal[tuple(GENERATE_TASKS)]
+    options: dict[str, Any] = Field(description="The options it was made with.")
+    made_at: Timestamp
+    result: Union[tuple(task.result for task in GENERATE_TASKS.values())]  # noqa: UP007
+
+
+class DocumentDetail(DocumentInfo):
+    """A stored document, and the summaries and key points already made for it (newest first)."""
+
+    results: list[MadeResult]
+
+
+class PageView(BaseModel):
+    """One page of a stored document: its clean text, as answers quote it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_id: str
+    page: int = Field(ge=1)
+    pages: int = Field(ge=1, description="How many pages the document has.")
+    ocr: bool = Field(description="Whether the page was read with OCR.")
+    text: str
+
+
+class DocumentPatch(LimitedBySettings):
+    """What may change of a stored document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS,
+                       description="The new title.")
+
+
+class CollectionBody(LimitedBySettings):
+    """A collection: its documents, and instructions added to every question about them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_ids: list[str] = Field(min_length=1, json_schema_extra=at_most_setting("max_ask_documents"),
+                                    description="The documents (at most MAX_ASK_DOCUMENTS).")
+    instructions: str = AskOptions.model_fields["instructions"]
+
+
+class CollectionView(BaseModel):
+    """A stored collection (a document deleted since has left it, so it may have none left)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    document_ids: list[str]
+    instructions: str
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CollectionList(BaseModel):
+    """The collections, by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    collections: list[CollectionView]
+
+
+COLLECTION_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class AskRequest(LimitedBySettings):
+    """A question about stored documents: name them, or a collection."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra={
+        "oneOf": [{"required": ["question", "document_ids"]}, {"required": ["question", "collection"]}],
+    })
+
+    question: str = AskOptions.model_fields["question"]
+    document_ids: list[str] | None = Field(None, min_length=1, json_schema_extra=at_most_setting("max_ask_documents"),
+                                           description="The documents to answer from (at most MAX_ASK_DOCUMENTS).")
+    collection: str | None = Field(None, pattern=COLLECTION_NAME,
+                                   description="A collection to answer from, with its instructions.")
+    history: list[Turn] = AskOptions.model_fields["history"]
+    temperature: float = AskOptions.model_fields["temperature"]
+    run_async: bool = Field(False, validation_alias="async",
+                            description="Answer 202 with a job at once instead of waiting.")

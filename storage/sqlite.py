@@ -127,6 +127,7 @@ def open_database(path: Path) -> sqlite3.Connection:
         db.row_factory = sqlite3.Row
         _use_wal(db)
         db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")  # a deleted document takes its pages, passages and memberships along
         migrate(db)
     except BaseException:
         db.close()

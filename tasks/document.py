@@ -1,5 +1,5 @@
-"""A document as a task reads it: from a text or an uploaded file (PDF, .txt, .md), into blocks with their pages,
-and as a job keeps it."""
+"""A document as a task reads it: from a text or an uploaded file (PDF, .txt, .md, .html, .docx), into blocks with
+their pages, and as a job keeps it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from llm import TextBlock, blocks_from_text
 from llm.cleanup import words
 from pdf_tools import Limits, is_pdf, read_pdf
 from tasks.errors import InputError, TextTooLongError, UnsupportedFileError
+from tasks.formats import DOCX_SUFFIX, HTML_SUFFIXES, docx_text, html_text, looks_like_docx, looks_like_html
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 
@@ -39,14 +40,24 @@ class Document:
 
 
 @dataclass(frozen=True)
+class ReadingLimits:
+    """The bounds on reading a document: the PDF limits and MAX_TEXT_CHARS (Settings.reading_limits())."""
+
+    pdf: Limits
+    max_chars: int
+
+
+@dataclass(frozen=True)
 class Received:
     """A document as a request brought it, with what identifies and describes the upload."""
 
     document: Document
     raw: bytes  # the bytes the user sent: with the task, model and options they identify the request
-    kind: str = "text"  # text (in the body), file (a text file) or pdf
+    kind: str = "text"  # text (in the body), file (a text, Markdown, HTML or Word file) or pdf
     filename: str | None = None
     pages_asked: str | None = None  # the page range asked of a PDF
+    title: str | None = None  # the title the file gives itself (HTML <title>, a Word document's title)
+    ocr_pages: tuple[int, ...] = ()  # pages of a PDF read with OCR
 
 
 def check_text(text: str) -> str:
@@ -107,15 +118,28 @@ def from_file(data: bytes, name: str, content_type: str, *, pages: str | None, p
         pdf = read_pdf(data, password=password, pages=pages, limits=limits)
         _check_length("".join(page.text for page in pdf.pages), max_chars)
         blocks = [TextBlock(page.text, page.number) for page in pdf.pages]
-        return Received(Document(blocks, len(pdf.pages), list(pdf.warnings)), data, "pdf", name, pages)
-    if suffix in TEXT_SUFFIXES or (content_type.startswith("text/") and suffix not in (".pdf",)):
-        if pages or password:
-            raise InputError("'pages' and 'password' apply only to PDF files")
+        ocr_pages = tuple(page.number for page in pdf.pages if getattr(page, "ocr", False))
+        return Received(Document(blocks, len(pdf.pages), list(pdf.warnings)), data, "pdf", name, pages,
+                        ocr_pages=ocr_pages)
+    title = None
+    if suffix == DOCX_SUFFIX or looks_like_docx(data):
+        text, title = docx_text(data, name) if looks_like_docx(data) else _not_docx(name)
+    elif suffix in HTML_SUFFIXES or content_type in ("text/html", "application/xhtml+xml") or (
+            suffix not in TEXT_SUFFIXES and looks_like_html(data)):
+        text, title = html_text(_decode_text_file(data, name))
+    elif suffix in TEXT_SUFFIXES or (content_type.startswith("text/") and suffix not in (".pdf",)):
         text = _decode_text_file(data, name)
-        if not text.strip():
-            raise InputError(f"the file {name} has no text")
-        _check_length(text, max_chars)
-        return Received(Document(blocks_from_text(text)), raw=data, kind="file", filename=name)
-    if suffix == ".pdf" or content_type == "application/pdf":
+    elif suffix == ".pdf" or content_type == "application/pdf":
         raise UnsupportedFileError(f"{name} is not a PDF, whatever its name says: its content is not PDF data")
-    raise UnsupportedFileError(f"{name}: only PDF, .txt and .md files are accepted")
+    else:
+        raise UnsupportedFileError(f"{name}: only PDF, .txt, .md, .html and .docx files are accepted")
+    if pages or password:
+        raise InputError("'pages' and 'password' apply only to PDF files")
+    if not text.strip():
+        raise InputError(f"the file {name} has no text")
+    _check_length(text, max_chars)
+    return Received(Document(blocks_from_text(text)), raw=data, kind="file", filename=name, title=title)
+
+
+def _not_docx(name: str):
+    raise UnsupportedFileError(f"{name} is not a Word (.docx) document, whatever its name says")

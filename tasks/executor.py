@@ -4,25 +4,43 @@ from __future__ import annotations
 
 from jobs.service import Execute, JobControl
 from jobs.store import Job
+from library.errors import DocumentDeletedError, DocumentNotFoundError
+from library.store import LibraryStore
 from llm import TaskRunner
 from llm.host import ModelHost
 from llm.runner import CallObserver
 from tasks import TASKS
 from tasks.base import TaskWork
-from tasks.document import Document
+from tasks.document import ReadingLimits
 
 
-def make_executor(host: ModelHost, seed: int, on_call: CallObserver | None = None) -> Execute:
+def make_executor(host: ModelHost, seed: int, library: LibraryStore, reading_limits: ReadingLimits,
+                  on_call: CallObserver | None = None) -> Execute:
     """The function the job worker calls for each job; on_call sees every model call (for metrics)."""
+
+    def documents_still_there(job: Job) -> None:
+        # A job on stored documents answers only while they exist: a result about a deleted one is never kept.
+        if not job.document_ids:
+            return
+        try:
+            library.require(job.library, job.document_ids)
+        except DocumentNotFoundError as missing:
+            raise DocumentDeletedError(f"{missing} while the job ran") from None
 
     def execute(job: Job, control: JobControl) -> dict:
         task = TASKS[job.task]
         options = task.options.model_validate(job.options)
-        runner = TaskRunner(
-            host.get(), temperature=options.temperature, seed=seed, on_progress=control.progress,
-            should_cancel=control.cancelled, should_stop=control.interrupted, on_call=on_call,
-        )
-        work = TaskWork(runner, control.checkpoints)
-        return task.run(work, Document.decode(job.input), options).model_dump(mode="json")
+        runner = None
+        if task.uses_model:
+            runner = TaskRunner(
+                host.get(), temperature=options.temperature, seed=seed, on_progress=control.progress,
+                should_cancel=control.cancelled, should_stop=control.interrupted, on_call=on_call,
+            )
+        work = TaskWork(runner, control.checkpoints, library=library, library_name=job.library,
+                        progress=control.progress, reading_limits=reading_limits)
+        documents_still_there(job)
+        result = task.run(work, task.read_input(job.input), options).model_dump(mode="json")
+        documents_still_there(job)
+        return result
 
     return execute

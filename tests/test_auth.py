@@ -11,7 +11,7 @@ from tests.conftest import ROOT, ServerProcess, free_port, server_env
 
 @pytest.fixture
 def locked_client(make_app):
-    return make_app(api_key="k-one, k-two").test_client()
+    return make_app(api_key="k-one, k-two", owner_secret="test-secret").test_client()
 
 
 def _summary(client, **headers):
@@ -49,7 +49,7 @@ def test_without_api_key_setting_everything_is_open(client):
 def test_call_api_sends_the_key(tmp_path):
     port = free_port()
     server = ServerProcess([sys.executable, "api.py", "--port", str(port)], port,
-                           server_env(API_KEY="s3cret-key"), tmp_path / "server.log")
+                           server_env(API_KEY="s3cret-key", OWNER_SECRET="test-secret"), tmp_path / "server.log")
     try:
         server.wait_until_healthy()
 

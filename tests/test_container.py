@@ -168,7 +168,7 @@ def test_no_secret_key_or_certificate_of_the_build_is_in_the_image(image):
 
 def test_it_serves_stops_within_its_grace_and_resumes_from_its_volume(container):
     key = "container-test-key"
-    first = container(API_KEY=key)
+    first = container(API_KEY=f"ops:{key}")  # a named key: its library follows the name
     first.wait_until_healthy()
     headers = {"X-API-Key": key}
     assert podman("healthcheck", "run", first.name, check=False).returncode == 0  # the image's own check passes

@@ -102,7 +102,7 @@ def test_queued_jobs_show_in_the_queue_depth(make_app):
 
 
 def test_metrics_need_the_api_key_when_one_is_set(make_app):
-    client = make_app(FakeModel(), api_key="secret").test_client()
+    client = make_app(FakeModel(), api_key="secret", owner_secret="test-secret").test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer secret"}).status_code == 200
 

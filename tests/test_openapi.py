@@ -59,7 +59,7 @@ def fuzz_app(make_app):
 
 @pytest.fixture
 def locked_app(make_app):
-    return make_app(**FUZZ_SETTINGS, api_key="k-one,k-two")
+    return make_app(**FUZZ_SETTINGS, api_key="k-one,k-two", owner_secret="test-secret")
 
 
 def _spec_path(rule: str) -> str:
@@ -102,11 +102,11 @@ def test_request_bodies_are_the_validation_models(client):
     settings_ = load_settings()
     schemas = client.get("/openapi.json").get_json()["components"]["schemas"]
     summary, points = schemas["SummaryRequest"], schemas["PointsRequest"]
-    assert set(summary["properties"]) == {"text", "length", "max_tokens", "temperature", "async"}
-    assert set(points["properties"]) == {"text", "points", "count", "temperature", "async"}
+    assert set(summary["properties"]) == {"text", "document_id", "length", "max_tokens", "temperature", "async"}
+    assert set(points["properties"]) == {"text", "document_id", "points", "count", "temperature", "async"}
     assert summary["additionalProperties"] is False and points["additionalProperties"] is False
-    assert summary["required"] == ["text"]
-    assert points["oneOf"] == [{"required": ["text"]}, {"required": ["points"]}]
+    assert summary["oneOf"] == [{"required": ["text"]}, {"required": ["document_id"]}]
+    assert points["oneOf"] == [{"required": ["text"]}, {"required": ["points"]}, {"required": ["document_id"]}]
     assert summary["properties"]["length"]["enum"] == ["short", "medium", "long"]
     assert summary["properties"]["max_tokens"]["anyOf"] == [
         {"type": "integer", "minimum": 16, "maximum": settings_.max_output_tokens}, {"type": "null"}
@@ -118,6 +118,9 @@ def test_request_bodies_are_the_validation_models(client):
     assert set(schemas["SummaryForm"]["properties"]) == {"file", "pages", "password"} | set(summary["properties"])
     assert schemas["SummaryForm"]["properties"]["max_tokens"]["type"] == "integer"  # a form field is never null
     assert "x-maximum-setting" not in json.dumps(schemas) and "x-max-length-setting" not in json.dumps(schemas)
+    ask = schemas["AskRequest"]["properties"]
+    assert ask["question"]["maxLength"] == settings_.max_question_chars  # a setting bounds a text's length
+    assert ask["document_ids"]["anyOf"][0]["maxItems"] == settings_.max_ask_documents
 
 
 def test_limits_follow_the_settings(make_app):
@@ -172,7 +175,9 @@ def test_docs_serve_nothing_else(client, name):
 
 # Every operation but the event stream, which lasts as long as its job (it has its own test below).
 FUZZED = ["webPage", "health", "generateSummary", "generatePoints", "listJobs", "getJob", "cancelJob", "metrics",
-          "openapiDocument", "docs"]
+          "openapiDocument", "docs", "addDocument", "listDocuments", "getDocument", "getDocumentPage",
+          "renameDocument", "deleteDocument", "ask", "putCollection", "listCollections", "getCollection",
+          "deleteCollection"]
 
 
 def _examples(operation, document: dict) -> list:
@@ -310,7 +315,7 @@ def test_every_job_state_matches_the_description(make_app):
 def test_swagger_ui_works_offline_and_authorize_sends_the_key(make_app):
     """In Chromium: the page shows every operation, asks nothing of another host, and once Authorize has the key,
     "Try it out" gets 200 where it got 401 before."""
-    app = make_app(**FUZZ_SETTINGS, api_key="ui-key")
+    app = make_app(**FUZZ_SETTINGS, api_key="ui-key", owner_secret="test-secret")
     operations = len(_spec_operations(app.test_client().get("/openapi.json").get_json()))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -1,0 +1,119 @@
+"""Finding passages for a question (FTS5 BM25 over the asked documents), weighing how much of the question the
+documents hold at all (the evidence that decides whether a question is answered), and checking quotes against
+their pages."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from library.paging import normalize_space
+from library.store import LibraryStore, Passage
+from llm.cleanup import split_sentences, words
+from llm.points import content_words
+
+# Words every question about a document may use ("what problem does this paper address?"): they say what kind of
+# answer is wanted, not what it is about, so they neither find passages nor count as evidence.
+QUESTION_WORDS = frozenset(
+    {
+        "paper", "article", "document", "documents", "text", "author", "authors", "problem", "problems", "address",
+        "addresses", "approach", "approaches", "result", "results", "method", "methods", "main", "describe",
+        "describes", "explain", "explains", "tell", "say", "says", "said", "mean", "means", "according", "give",
+        "work", "study", "propose", "proposed", "proposes", "use", "used", "find", "findings", "found", "show",
+        "shows", "goal", "purpose", "question", "questions", "answer", "please", "something", "thing", "things",
+    }
+)
+STEM_LENGTH = 6  # words that share their first letters count as one (approach/approaches/approached)
+MIN_SENTENCE_WORDS = 4
+
+
+def stem(word: str) -> str:
+    """A crude stem: enough to match a word's inflections in evidence counts (FTS5 itself uses Porter)."""
+    return word[:STEM_LENGTH]
+
+
+def question_terms(text: str) -> list[str]:
+    """The words of a question that say what it is about, in order, without repeats."""
+    return list(dict.fromkeys(word for word in content_words(text) if word not in QUESTION_WORDS))
+
+
+def _phrase(term: str) -> str:
+    """A term as an FTS5 string (quoted, so no word is read as an operator)."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def any_of(terms: list[str]) -> str | None:
+    """An FTS5 query matching any of the terms."""
+    return " OR ".join(_phrase(term) for term in terms) or None
+
+
+def all_of(text: str) -> str | None:
+    """An FTS5 query matching texts that hold every word of text (a library search), or None without words."""
+    return " ".join(_phrase(word) for word in dict.fromkeys(words(text))) or None
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Passages found for a question, and how much of the question the documents hold."""
+
+    passages: list[Passage]
+    coverage: float  # share of the question's weighted terms found in the documents, 0 to 1
+    terms: list[str]
+    missing: list[str]  # question terms no passage of the documents has
+
+
+def retrieve(store: LibraryStore, document_ids: list[str], question: str, context: str, limit: int) -> Retrieved:
+    """The passages of the documents that best match the question (context: earlier turns, which help find
+    passages but are not evidence), best first; with no term to search for, the documents' openings."""
+    terms = question_terms(question)
+    search_terms = list(dict.fromkeys(terms + question_terms(context)))
+    query = any_of(search_terms)
+    found = store.search(document_ids, query, limit) if query else []
+    if not found:
+        per_document = max(1, limit // max(1, len(document_ids)))
+        found = [passage for document_id in document_ids for passage in store.opening(document_id, per_document)]
+    if not terms:  # a question of question words only ("what is this about?"): the documents hold it
+        return Retrieved(found[:limit], 1.0, [], [])
+    total, counts = store.passage_counts(document_ids, [_phrase(term) for term in terms])
+    # Rare terms weigh more (inverse document frequency over the asked documents' passages); a term none of them
+    # has weighs as much as the rarest possible one, so a question about something else is not "mostly covered".
+    rarest = math.log(1 + total)
+    weights = [math.log(1 + total / count) if count else rarest for count in counts]
+    held = sum(weight for weight, count in zip(weights, counts, strict=True) if count)
+    coverage = held / sum(weights) if sum(weights) else 0.0
+    missing = [term for term, count in zip(terms, counts, strict=True) if not count]
+    return Retrieved(found[:limit], coverage, terms, missing)
+
+
+# Quotes
+
+def quote_on_page(quote: str, page_text: str) -> bool:
+    """Whether the quote is a verbatim span of the page (whitespace-normalized)."""
+    quote = normalize_space(quote)
+    return bool(quote) and quote in normalize_space(page_text)
+
+
+def page_sentences(page_text: str) -> list[str]:
+    """The sentences of a page that can be quoted (each a verbatim span of it, whitespace-normalized)."""
+    return [sentence for paragraph in re.split(r"\n\s*\n", page_text)
+            for sentence in split_sentences(normalize_space(paragraph))
+            if len(sentence.split()) >= MIN_SENTENCE_WORDS]
+
+
+def support(claim: str, source: str) -> float:
+    """Share of the claim's content words (stemmed) that the source has, 0 to 1."""
+    claim_stems = {stem(word) for word in content_words(claim)}
+    if not claim_stems:
+        return 0.0
+    return len(claim_stems & {stem(word) for word in content_words(source)}) / len(claim_stems)
+
+
+def best_sentence(claim: str, sentences: list[str]) -> tuple[str | None, float]:
+    """The sentence that supports the claim best, and how well."""
+    best, score = None, 0.0
+    for sentence in sentences:
+        value = support(claim, sentence)
+        if value > score:
+            best, score = sentence, value
+    return best, score
