@@ -68,7 +68,8 @@ def test_an_invented_answer_is_never_shown(client, fake_model, library):
 def test_a_quote_not_on_its_page_is_repaired_or_dropped(app, library):
     store: LibraryStore = app.extensions["library"]
     light = library["light"]
-    retyped = Citation(document_id=light, page=1, quote="It was automated in 1985 and the last keeper Marie Le Goff left")
+    retyped = Citation(document_id=light, page=1,
+                       quote="It was automated in 1985 and the last keeper Marie Le Goff left")
     invented = Citation(document_id=light, page=1, quote="Dragons guarded the harbour entrance at night.")
     elsewhere = Citation(document_id=light, page=7, quote="It was automated in 1985.")
     kept, mended = checked([retyped, invented, elsewhere], store)
@@ -81,7 +82,8 @@ def test_collections_carry_their_documents_and_instructions(client, fake_model, 
     created = client.put("/collections/coast", json={"document_ids": [library["harbour"]],
                                                      "instructions": "Answer in one sentence."})
     assert created.status_code == 201 and created.get_json()["document_ids"] == [library["harbour"]]
-    replaced = client.put("/collections/coast", json={"document_ids": list(library.values()), "instructions": "Be brief."})
+    replaced = client.put("/collections/coast",
+                          json={"document_ids": list(library.values()), "instructions": "Be brief."})
     assert replaced.status_code == 200
     assert [found["name"] for found in client.get("/collections").get_json()["collections"]] == ["coast"]
     fake_model.responses.append("The tidal range reaches 13 metres.")
