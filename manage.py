@@ -33,6 +33,8 @@ CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 # On the machines this project is developed and tested on, this script installs and configures podman.
 CONTAINER_SETUP = ROOT.parent / "shared" / "tools" / "container-env.sh"
 WHEELS = ROOT / "wheels"
+# Scanned PDFs are read with Debian's Tesseract (pdf_tools/ocr.py): the engine and its English data.
+OCR_PACKAGES = ["tesseract-ocr", "tesseract-ocr-eng"]
 
 
 def _run(*command: str | Path, env: dict[str, str] | None = None) -> None:
@@ -48,20 +50,49 @@ def _requirements(dev: bool, bench: bool) -> tuple[list[Path], list[Path]]:
     return [ROOT / name for name in with_deps], [ROOT / name for name in without_deps]
 
 
-def install_chromium() -> None:
-    """Install Debian's chromium for the web page tests when it is missing (as root, or through sudo)."""
-    if CHROMIUM.exists():
-        return
-    sudo = [] if os.name == "nt" or os.geteuid() == 0 else ["sudo"]
+def _apt_install(packages: list[str], purpose: str, *, may_prompt: bool = True) -> bool:
+    """Install Debian packages with apt-get, as root or through sudo; False where apt-get or sudo is missing.
+    Without may_prompt, sudo may not ask for a password (it fails instead): `serve` must not stop at a prompt."""
+    sudo = [] if os.name == "nt" or os.geteuid() == 0 else ["sudo"] if may_prompt else ["sudo", "-n"]
     if shutil.which("apt-get") is None or (sudo and shutil.which("sudo") is None):
-        sys.exit(f"the web page tests need Chromium at {CHROMIUM}: install Debian's chromium package as root "
-                 "(apt-get install chromium), or set CHROMIUM to a Chromium binary")
-    print("installing Chromium for the web page tests", flush=True)
-    command = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+        return False
+    print(f"installing {purpose} ({' '.join(packages)})", flush=True)
+    command = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", *packages]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:  # the package lists may be missing or old
         _run(*sudo, "apt-get", "update", env=env)
         _run(*command, env=env)
+    return True
+
+
+def install_chromium() -> None:
+    """Install Debian's chromium for the web page tests when it is missing (as root, or through sudo)."""
+    if CHROMIUM.exists():
+        return
+    if not _apt_install(["chromium"], "Chromium for the web page tests"):
+        sys.exit(f"the web page tests need Chromium at {CHROMIUM}: install Debian's chromium package as root "
+                 "(apt-get install chromium), or set CHROMIUM to a Chromium binary")
+
+
+def _tesseract_reads_english() -> bool:
+    if shutil.which("tesseract") is None:
+        return False
+    listed = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True)
+    return "eng" in listed.stdout.split()
+
+
+def install_ocr() -> None:
+    """Install Debian's Tesseract OCR engine and its English data when missing. Optional: without it the service
+    still runs, and refuses scanned PDFs with a message saying how to enable OCR."""
+    if _tesseract_reads_english():
+        return
+    try:
+        installed = _apt_install(OCR_PACKAGES, "the OCR engine for scanned PDFs", may_prompt=False)
+    except subprocess.CalledProcessError:
+        installed = False
+    if not installed or not _tesseract_reads_english():
+        print(f"note: OCR could not be installed here, so scanned PDFs will be refused (to read them, install "
+              f"{' and '.join(OCR_PACKAGES)} as root)", flush=True)
 
 
 def install(dev: bool, bench: bool = False) -> None:
@@ -71,6 +102,7 @@ def install(dev: bool, bench: bool = False) -> None:
     if not PYTHON.exists():
         print("creating .venv", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
+    install_ocr()
     if dev:
         install_chromium()
     with_deps, without_deps = _requirements(dev, bench)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import resource
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +35,9 @@ def _get_context():
 
 
 def _child(connection, memory_mb: int, function: Callable, args: tuple, kwargs: dict) -> None:
+    # A group of its own, so that killing the reader also kills the programs it runs (the OCR engine).
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     # If memory runs short anyway, the kernel should kill this reader, not the server holding the model.
     with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as score:
         score.write("1000")
@@ -81,6 +86,10 @@ def _run(function: Callable, args: tuple, kwargs: dict, timeout_s: float, memory
         raise TooComplexError("reading this PDF exhausted the memory or time allowed") from None
     finally:
         receiver.close()
+        # Before join: until the reader is reaped its id cannot name another group. An OCR engine left running by a
+        # reader that was killed, or that died, goes with the group.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
         if process.is_alive():
             process.kill()
         process.join()

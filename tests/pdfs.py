@@ -1,4 +1,5 @@
-"""PDFs made inside the tests: text, running headers and footers, encryption, images only, broken files."""
+"""PDFs made inside the tests: text, running headers and footers, encryption, images only, scans of words, broken
+files."""
 
 from __future__ import annotations
 
@@ -76,6 +77,27 @@ def mixed_pdf() -> bytes:
     pdf.image(Image.new("RGB", (200, 200), "gray"), x=20, y=20, w=100)
     pdf.add_page()
     pdf.multi_cell(175, 6, "The third page says that the bridge was designed by Isambard Kingdom Brunel.")
+    return bytes(pdf.output())
+
+
+def scanned_pdf(pages: list[str], *, text_layer: tuple[int, ...] = ()) -> bytes:
+    """A scan of words: each text drawn into a page-sized image, with no text layer; the pages numbered (from 1) in
+    text_layer are set as real text instead."""
+    import textwrap
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=32)  # a scalable font ships with Pillow: no system font needed
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=11)
+    for number, text in enumerate(pages, start=1):
+        pdf.add_page()
+        if number in text_layer:
+            pdf.multi_cell(175, 6, text)
+            continue
+        image = Image.new("L", (1240, 1754), "white")  # A4 at 150 DPI, as a desk scanner saves it
+        ImageDraw.Draw(image).multiline_text((120, 150), textwrap.fill(text, 55), fill="black", font=font, spacing=14)
+        pdf.image(image, x=0, y=0, w=210, h=297)
     return bytes(pdf.output())
 
 

@@ -8,8 +8,10 @@ import time
 
 import pytest
 
+from pdf_tools import ocr
 from tests.conftest import ROOT
-from tests.pdfs import encrypt, glyph_name_pdf, image_only_pdf, mixed_pdf, text_pdf
+from tests.pdfs import encrypt, glyph_name_pdf, image_only_pdf, mixed_pdf, scanned_pdf, text_pdf
+from tests.test_ocr import needs_ocr
 from tests.test_pdf_tools import PAGES, shared
 
 SAMPLE_PDF = (ROOT / "samples" / "lighthouses.pdf").read_bytes()
@@ -27,7 +29,13 @@ def _error(response):
     return response.status_code, body["error"]["code"], body["error"]["message"]
 
 
-def test_pdf_summary_reports_pages_and_warnings(client):
+@pytest.fixture
+def without_ocr(monkeypatch):
+    """A server where no OCR engine is installed: scans are refused (OCR itself: test_a_scan_is_read_with_ocr)."""
+    monkeypatch.setattr(ocr, "ocr_available", lambda: False)
+
+
+def test_pdf_summary_reports_pages_and_warnings(client, without_ocr):
     response = _upload(client, "/generate-summary", mixed_pdf(), length="short")
     assert response.status_code == 200
     body = response.get_json()
@@ -109,18 +117,27 @@ def test_refusals(client, data, name, content_type, status, code):
         ("trivial.pdf", 422, "pdf_no_text", "no text layer"),
     ],
 )
-def test_real_world_refusals(client, file, status, code, words):
+def test_real_world_refusals(client, without_ocr, file, status, code, words):
     got_status, got_code, message = _error(_upload(client, "/generate-points", shared(file), name=file))
     assert (got_status, got_code) == (status, code)
     assert words in message
 
 
-def test_real_world_documents_that_read(client):
+def test_real_world_documents_that_read(client, without_ocr):
     body = _upload(client, "/generate-points", shared("multipage.pdf"), count=2).get_json()
     assert body["pages"] == 1
     assert "OCR" in body["warnings"][0]
     body = _upload(client, "/generate-summary", shared("reportlab-userguide.pdf"), pages="6-8").get_json()
     assert body["pages"] == 3
+
+
+@needs_ocr
+def test_a_scan_is_read_with_ocr(client):
+    body = _upload(client, "/generate-summary", scanned_pdf([PAGES[1]]), length="short").get_json()
+    assert body["pages"] == 1
+    assert body["warnings"] == [
+        "Page 1 was read with OCR (no text layer); its text may contain recognition errors"
+    ]
 
 
 @pytest.mark.parametrize("path", ["/generate-points", "/generate-summary"])

@@ -75,13 +75,13 @@ def test_encrypted_with_empty_user_password_opens_without_one():
     assert len(opened.pages) == 3
 
 
-def test_scan_needs_ocr():
-    with pytest.raises(pdf.NoTextError, match="OCR"):
+def test_scan_without_words_is_refused():
+    with pytest.raises(pdf.NoTextError, match="OCR"):  # OCR, where installed, finds no words in a drawn frame
         read_pdf(image_only_pdf())
 
 
 def test_pages_without_text_are_skipped_with_a_warning():
-    document = read_pdf(mixed_pdf())
+    document = read_pdf(mixed_pdf(), limits=Limits(ocr=False))  # with OCR: tests/test_ocr.py
     assert [page.number for page in document.pages] == [1, 3]
     assert document.skipped == {2: "no text layer"}
     assert document.warnings == [
@@ -111,12 +111,12 @@ def test_not_a_pdf(data, error):
 
 @pytest.mark.parametrize("name", ["cardinal.pdf", "c03-29.pdf", "trivial.pdf"])
 def test_real_scans_and_blank_pages_need_ocr(name):
-    with pytest.raises(pdf.NoTextError):
-        read_pdf(shared(name))
+    with pytest.raises(pdf.NoTextError, match="OCR is switched off"):
+        read_pdf(shared(name), limits=Limits(ocr=False))
 
 
 def test_real_scan_with_a_few_words_uses_the_page_that_has_them():
-    document = read_pdf(shared("multipage.pdf"))
+    document = read_pdf(shared("multipage.pdf"), limits=Limits(ocr=False))
     assert [page.number for page in document.pages] == [4]
     assert "Pages 1-3, 5-6" in document.warnings[0]
 

@@ -76,7 +76,7 @@ def test_call_api_with_pdfs(live_server, tmp_path):
     result = _client("summary", str(locked), "--url", live_server.url)
     assert result.returncode == 1
     assert "422 pdf_password_required" in result.stderr
-    scan = ROOT.parent / "shared" / "pdfs" / "cardinal.pdf"
+    scan = ROOT.parent / "shared" / "pdfs" / "trivial.pdf"  # blank: refused with or without OCR
     result = _client("summary", str(scan), "--url", live_server.url)
     assert result.returncode == 1
     assert "OCR" in result.stderr
