@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from library.paging import normalize_space
 from library.store import LibraryStore, Passage
+from llm.budgets import BUDGETS
 from llm.cleanup import split_sentences, words
 from llm.points import content_words
 
@@ -80,7 +81,11 @@ def retrieve(store: LibraryStore, document_ids: list[str], question: str, contex
     # has weighs as much as the rarest possible one, so a question about something else is not "mostly covered".
     rarest = math.log(1 + total)
     weights = [math.log(1 + total / count) if count else rarest for count in counts]
-    held = sum(weight for weight, count in zip(weights, counts, strict=True) if count)
+    # A term counts as held where one of the best passages has it: an answer is in one place, while the words of
+    # a question about something else are scattered over a long document.
+    nearby = {stem(word) for passage in found[:BUDGETS.evidence_passages] for word in content_words(passage.text)}
+    held = sum(weight for term, weight, count in zip(terms, weights, counts, strict=True)
+               if count and stem(term) in nearby)
     coverage = held / sum(weights) if sum(weights) else 0.0
     missing = [term for term, count in zip(terms, counts, strict=True) if not count]
     return Retrieved(found[:limit], coverage, terms, missing)
