@@ -66,9 +66,11 @@ class Retrieved:
 
 def retrieve(store: LibraryStore, document_ids: list[str], question: str, context: str, limit: int) -> Retrieved:
     """The passages of the documents that best match the question (context: earlier turns, which help find
-    passages but are not evidence), best first; with no term to search for, the documents' openings."""
+    passages but are not evidence), best first; when nothing matches, the documents' openings."""
     terms = question_terms(question)
-    search_terms = list(dict.fromkeys(terms + question_terms(context)))
+    # A question of question words only ("what are the results?") still says where to look: passages about
+    # results. Those words are searched for, but they are not evidence.
+    search_terms = list(dict.fromkeys(terms + question_terms(context))) or content_words(question)
     query = any_of(search_terms)
     found = store.search(document_ids, query, limit) if query else []
     if not found:

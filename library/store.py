@@ -184,7 +184,7 @@ class LibraryStore:
             rows = self._read(
                 "SELECT * FROM documents WHERE library = ? AND ("
                 " rowid IN (SELECT rowid FROM titles_index WHERE titles_index MATCH ?)"
-                " OR id IN (SELECT passages.document_id FROM passages_index JOIN passages"
+                " OR id IN (SELECT passages.document_id FROM passages_index CROSS JOIN passages"
                 "           ON passages.id = passages_index.rowid WHERE passages_index MATCH ?))"
                 " ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
                 (library, query, query, limit, offset),
@@ -266,7 +266,8 @@ class LibraryStore:
         """The passages of these documents that best match an FTS5 query, best first (BM25)."""
         rows = self._read(
             "SELECT passages.id, passages.document_id, passages.page, passages.text,"
-            " bm25(passages_index) AS rank FROM passages_index JOIN passages ON passages.id = passages_index.rowid"
+            " bm25(passages_index) AS rank FROM passages_index CROSS JOIN passages"
+            " ON passages.id = passages_index.rowid"
             f" WHERE passages_index MATCH ? AND passages.document_id IN ({_placeholders(document_ids)})"
             " ORDER BY rank LIMIT ?",
             (query, *document_ids, limit),
@@ -277,8 +278,9 @@ class LibraryStore:
         """How many passages these documents have, and how many of them match each query (for term weights)."""
         inside = f"passages.document_id IN ({_placeholders(document_ids)})"
         total = self._read(f"SELECT COUNT(*) FROM passages WHERE {inside}", tuple(document_ids))[0][0]
+        # CROSS JOIN keeps the index match as the outer loop: the other order evaluates the match once per passage.
         counts = [self._read(
-            "SELECT COUNT(*) FROM passages_index JOIN passages ON passages.id = passages_index.rowid"
+            "SELECT COUNT(*) FROM passages_index CROSS JOIN passages ON passages.id = passages_index.rowid"
             f" WHERE passages_index MATCH ? AND {inside}", (query, *document_ids),
         )[0][0] for query in queries]
         return total, counts
