@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     pdf_memory_mb: int = Field(
         PDF_LIMITS.memory_mb, ge=256, le=65536, description="Memory cap for reading one PDF, in MB."
     )
+    pdf_ocr: bool = Field(
+        PDF_LIMITS.ocr, description="Read PDF pages without a text layer with OCR (where tesseract is installed)."
+    )
+    ocr_page_timeout_s: float = Field(
+        PDF_LIMITS.ocr_page_timeout_s, gt=0, le=600,
+        description="Longest time OCR of one page may take; slower pages are skipped.",
+    )
     max_text_chars: int = Field(
         2_000_000, ge=100, le=100_000_000, description="Longest text accepted, in characters."
     )
@@ -191,7 +198,7 @@ class Settings(BaseSettings):
     def pdf_limits(self) -> Limits:
         """The bounds on reading one PDF, for pdf_tools."""
         return Limits(max_pages=self.max_pages, timeout_s=self.pdf_timeout_s, page_timeout_s=self.pdf_page_timeout_s,
-                      memory_mb=self.pdf_memory_mb)
+                      memory_mb=self.pdf_memory_mb, ocr=self.pdf_ocr, ocr_page_timeout_s=self.ocr_page_timeout_s)
 
     def reading_limits(self) -> ReadingLimits:
         """The bounds on reading any document: the PDF limits and MAX_TEXT_CHARS."""

@@ -146,3 +146,19 @@ def test_deleting_a_document_ends_the_question_about_it(make_app):
     assert job["status"] == "failed"
     assert job["error"]["code"] == "document_deleted" and document_id in job["error"]["message"]
     assert "result" not in job
+
+
+def test_a_document_deleted_while_its_question_runs_leaves_no_answer(make_app):
+    slow = FakeModel(seconds_per_token=0.05)
+    app = make_app(slow)
+    client = app.test_client()
+    document_id = add_text(client).get_json()["document_id"]
+    question = ask(client, "When was the lighthouse automated?", [document_id], **{"async": True}).get_json()
+    deadline = time.monotonic() + 30
+    while not slow.calls and time.monotonic() < deadline:  # the model is writing the answer
+        time.sleep(0.05)
+    assert client.delete(f"/documents/{document_id}").status_code == 204
+    job = client.get(question["status_url"] + "?wait=30").get_json()
+    assert job["status"] == "failed" and job["error"]["code"] == "document_deleted", job
+    again = ask(client, "When was the lighthouse automated?", [document_id])
+    assert again.status_code == 404

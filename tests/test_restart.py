@@ -1,4 +1,5 @@
-"""A job survives its server being killed with SIGKILL mid-run: the restarted server runs it to the end."""
+"""A job survives its server being killed with SIGKILL mid-run: the restarted server runs it to the end; stored
+documents survive with it."""
 
 import sys
 import time
@@ -32,13 +33,16 @@ def test_restarted_summary_resumes_from_saved_part_summaries():
 
 
 @pytest.mark.model
-def test_job_survives_sigkill_and_restart(tmp_path):
+def test_job_and_library_survive_sigkill_and_restart(tmp_path):
     env = server_env(DATA_DIR=str(tmp_path / "data"), N_CTX="512")
     port = free_port()
     server = ServerProcess([sys.executable, "api.py", "--port", str(port)], port, env, tmp_path / "first.log")
     text = "\n\n".join(SAMPLE_TEXT.replace("lighthouse", f"lighthouse {n}") for n in range(3))
     try:
         server.wait_until_healthy()
+        stored = requests.post(f"{server.url}/documents", json={"text": SAMPLE_TEXT, "title": "Kept"}, timeout=60)
+        assert stored.status_code == 201, stored.text
+        document_id = stored.json()["document_id"]
         started = requests.post(f"{server.url}/generate-summary?async=true", json={"text": text, "length": "short"},
                                 timeout=30)
         assert started.status_code == 202
@@ -65,5 +69,9 @@ def test_job_survives_sigkill_and_restart(tmp_path):
         assert job["status"] == "succeeded", job
         assert job["result"]["summary"] and job["result"]["strategy"] == "hierarchical"
         assert "requeued 1 job" in restarted.log()
+        page = requests.get(f"{restarted.url}/documents/{document_id}/pages/1", timeout=10).json()
+        assert page["text"] == SAMPLE_TEXT.strip()
+        found = requests.get(f"{restarted.url}/documents?q=kept", timeout=10).json()["documents"]
+        assert [document["document_id"] for document in found] == [document_id]
     finally:
         restarted.stop()
