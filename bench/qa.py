@@ -202,7 +202,8 @@ def run_guide(model) -> dict:
         reading_s = time.perf_counter() - started
         headings = guide_headings([block.text for block in received.document.blocks])
         step = max(1, len(headings) // GUIDE_QUESTIONS)
-        questions = [f"How does {heading.lower()} work?" for heading in headings[::step]][:GUIDE_QUESTIONS]
+        questions = [f"What does the guide say about {heading.lower()}?" for heading in headings[::step]]
+        questions = questions[:GUIDE_QUESTIONS]
         library = app.extensions["library"]
         timings = []
         for question in questions:

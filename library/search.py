@@ -66,12 +66,12 @@ class Retrieved:
 
 def retrieve(store: LibraryStore, document_ids: list[str], question: str, context: str, limit: int) -> Retrieved:
     """The passages of the documents that best match the question (context: earlier turns, which help find
-    passages but are not evidence), best first; when nothing matches, the documents' openings."""
+    passages but are not evidence), best first; with no term to search for, or no match, the documents'
+    openings."""
     terms = question_terms(question)
-    # A question of question words only ("what are the results?") still says where to look: passages about
-    # results. Those words are searched for, but they are not evidence.
-    search_terms = list(dict.fromkeys(terms + question_terms(context))) or content_words(question)
-    query = any_of(search_terms)
+    # A question of question words only ("what are the results?") is about the document as a whole: its opening
+    # says that best. (Searching for those words instead scored lower on ACLSum train: bench/RESULTS.md.)
+    query = any_of(list(dict.fromkeys(terms + question_terms(context))))
     found = store.search(document_ids, query, limit) if query else []
     if not found:
         per_document = max(1, limit // max(1, len(document_ids)))
