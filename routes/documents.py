@@ -29,8 +29,8 @@ from routes.schemas import (
 from routes.submission import answer_job, job_answers
 from tasks import GENERATE_TASKS, new_document_job
 from tasks.base import moment
-from tasks.document import check_text
-from tasks.errors import InputError, TextTooLongError, UnsupportedFileError
+from tasks.document import check_text, from_text
+from tasks.errors import InputError, UnsupportedFileError
 from tasks.ingest import DocumentInfo, DocumentOptions, StoredResult, Upload
 
 bp = Blueprint("documents", __name__)
@@ -62,10 +62,7 @@ def _read_upload() -> tuple[Upload, DocumentOptions, bool]:
         raise UnsupportedFileError("send JSON {\"text\": ...} with 'Content-Type: application/json', or a multipart "
                                    f"form with a 'file' field (got {request.mimetype or 'no content type'})")
     body = validate(DocumentText, request.get_json(silent=True), settings, strict=True)
-    check_text(body.text)
-    if len(body.text) > settings.max_text_chars:
-        raise TextTooLongError(f"the text has {len(body.text):,} characters; the limit is "
-                               f"{settings.max_text_chars:,} (MAX_TEXT_CHARS)")
+    from_text(check_text(body.text), settings.max_text_chars)  # refused now (400, 413), not after queueing
     return Upload(body.text.encode("utf-8"), "text"), DocumentOptions(title=body.title), body.run_async
 
 

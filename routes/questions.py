@@ -8,7 +8,6 @@ import re
 
 from flask import Blueprint, Response, g, request
 
-from library.errors import EmptyCollectionError
 from routes.apispec import LIBRARY, answers, api
 from routes.auth import current_library
 from routes.errors import invalid_request
@@ -25,7 +24,7 @@ from routes.schemas import (
 )
 from routes.submission import answer_job, job_answers
 from tasks import new_question_job
-from tasks.ask import AskOptions, AskResult
+from tasks.ask import AskOptions, AskResult, asked_documents
 from tasks.base import moment
 from tasks.errors import UnsupportedFileError
 
@@ -63,16 +62,9 @@ def ask():
         raise invalid_request("'question' must not be empty")
     if (body.document_ids is None) == (body.collection is None):
         raise invalid_request("name the documents ('document_ids') or a 'collection', one of the two")
-    library = get_library()
-    instructions = ""
-    document_ids = body.document_ids
-    if body.collection is not None:
-        collection = library.collection(current_library(), body.collection)
-        if not collection.document_ids:
-            raise EmptyCollectionError(f"the collection {body.collection!r} has no documents left to ask")
-        document_ids, instructions = collection.document_ids, collection.instructions
-    library.require(current_library(), document_ids)
-    options = validate(AskOptions, {"question": body.question, "document_ids": list(dict.fromkeys(document_ids)),
+    document_ids, instructions = asked_documents(get_library(), current_library(), body.document_ids,
+                                                body.collection)
+    options = validate(AskOptions, {"question": body.question, "document_ids": document_ids,
                                     "history": [turn.model_dump() for turn in body.history],
                                     "instructions": instructions, "temperature": body.temperature},
                        settings, strict=True)

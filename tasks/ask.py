@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from library.errors import EmptyCollectionError
 from library.search import (
     Retrieved,
     best_sentence,
@@ -74,6 +75,21 @@ class AskResult(ModelAnswer):
     answered: bool = Field(description="False when the documents do not support an answer.")
     citations: list[Citation] = Field(description="Quotes of the pages the answer rests on, each checked.")
     warnings: Warnings
+
+
+def asked_documents(store: LibraryStore, library: str, document_ids: list[str] | None,
+                    collection: str | None) -> tuple[list[str], str]:
+    """The documents a question names (or its collection's, with the collection's instructions), each checked to
+    be in the library; raises DocumentNotFoundError, CollectionNotFoundError or EmptyCollectionError."""
+    instructions = ""
+    if collection is not None:
+        found = store.collection(library, collection)
+        if not found.document_ids:
+            raise EmptyCollectionError(f"the collection {collection!r} has no documents left to ask")
+        document_ids, instructions = found.document_ids, found.instructions
+    document_ids = list(dict.fromkeys(document_ids or []))
+    store.require(library, document_ids)
+    return document_ids, instructions
 
 
 def _not_answered(retrieved: Retrieved) -> str:

@@ -25,6 +25,13 @@ FACT_PAGES = [
     "A bronze bell was cast for the chapel by Martin Keel in 1923. It rings at noon every day.",
     "The lighthouse on the reef was automated in 1985 and its keepers moved to the town.",
 ]
+# A Markdown file of two pages (text files are cut at about 3,000 characters): the bell is on page 1, the
+# lighthouse's automation alone on page 2.
+TOWN = ("Port Aven lies at the mouth of a narrow river on the western coast. Its streets climb from the quay to the "
+        "old market square, and most of its houses are built of grey granite from the cliffs nearby.\n\nFishing boats "
+        "have worked from its harbour for centuries. The catch was once salted in long sheds beside the water and "
+        "carried inland by cart, until the railway reached the town and fresh fish went to the cities overnight.")
+LIBRARY_MD = f"# Port Aven\n\n{SAMPLE_TEXT.strip()}\n\n## The town\n\n{TOWN}\n\n" + "\n\n".join(FACT_PAGES) + "\n"
 # Records what the progress line and the clock showed, for asserting after the job has ended.
 RECORDER = """
 window.__seen = {progress: [], elapsed: []};
@@ -64,7 +71,7 @@ def test_page_and_assets_are_served_with_their_types(client):
     assert '<html lang="en">' in html and 'name="viewport"' in html
     links = _Links()
     links.feed(html)
-    assert links.handlers == []  # no inline event handlers: all behaviour is in app.js
+    assert links.handlers == []  # no inline event handlers: all behaviour is in the modules under assets/js
     types = {".css": {"text/css"}, ".js": {"text/javascript", "application/javascript"}, ".svg": {"image/svg+xml"}}
     assert sorted(Path(asset).suffix for asset in links.assets) == [".css", ".js", ".svg"]
     for asset in links.assets:
@@ -76,18 +83,34 @@ def test_page_and_assets_are_served_with_their_types(client):
     assert client.get("/assets/../api.py").status_code == 404
 
 
+def test_modules_are_served_as_javascript_and_import_only_each_other(client):
+    """The page's one script is an ES module that imports the others: each must be served with a JavaScript type
+    (browsers refuse a module otherwise) and every import must name a module that is there."""
+    html = client.get("/").get_data(as_text=True)
+    assert '<script type="module" src="assets/js/main.js"></script>' in html
+    modules = sorted((WEB_DIR / "assets" / "js").glob("*.js"))
+    assert len(modules) >= 5
+    names = {module.name for module in modules}
+    for module in modules:
+        response = client.get(f"/assets/js/{module.name}")
+        assert response.status_code == 200, module.name
+        assert response.mimetype in {"text/javascript", "application/javascript"}, (module.name, response.mimetype)
+        imports = re.findall(r'^import .* from "([^"]+)";$', module.read_text(encoding="utf-8"), re.MULTILINE)
+        assert all(target.startswith("./") and target[2:] in names for target in imports), (module.name, imports)
+
+
 def test_page_loads_nothing_from_outside():
-    for path in [WEB_DIR / "index.html", *sorted((WEB_DIR / "assets").iterdir())]:
+    for path in [WEB_DIR / "index.html", *sorted(path for path in (WEB_DIR / "assets").rglob("*") if path.is_file())]:
         text = path.read_text(encoding="utf-8").replace('xmlns="http://www.w3.org/2000/svg"', "")  # a name, not a load
         assert not EXTERNAL.search(text), (path.name, EXTERNAL.search(text))
         assert "@import" not in text and "@font-face" not in text, path.name
 
 
 def test_page_loads_without_a_key_when_api_key_is_set(make_app):
-    app = make_app(FakeModel(), api_key="k1")
+    app = make_app(FakeModel(), api_key="k1", owner_secret="test-secret")
     client = app.test_client()
     assert client.get("/").status_code == 200
-    assert client.get("/assets/app.js").status_code == 200
+    assert client.get("/assets/js/main.js").status_code == 200
     assert client.post("/generate-summary", json={"text": "Some words here."}).status_code == 401
 
 
@@ -314,6 +337,9 @@ def test_scanned_pdf_is_explained_in_plain_words_on_a_phone(browser, server):
         focused = page.evaluate("[document.activeElement.className, getComputedStyle(document.activeElement)"
                                 ".outlineWidth]")
         assert focused[0] == "skip-link" and float(focused[1].removesuffix("px")) >= 2  # visible focus
+        for view in ["#summarize", "#library"]:  # the views' links
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.getAttribute('href')") == view
         page.keyboard.press("Tab")  # the "Upload a file / Paste text" choice
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.id") == "file"
@@ -378,7 +404,7 @@ def test_a_reload_picks_the_job_up_again_then_cancel_from_the_keyboard(page, ser
 def test_api_key_is_asked_for_then_used(browser, tmp_path):
     port = free_port()
     keyed = ServerProcess([sys.executable, "api.py", "--port", str(port)], port,
-                          server_env(API_KEY="web-test-key"), tmp_path / "server.log")
+                          server_env(API_KEY="web-test-key", OWNER_SECRET="test-secret"), tmp_path / "server.log")
     try:
         keyed.wait_until_healthy()
         context = browser.new_context()
@@ -412,3 +438,135 @@ def test_api_key_is_asked_for_then_used(browser, tmp_path):
     finally:
         keyed.stop()
 
+
+
+# ---- the library ---------------------------------------------------------------------------------------
+
+
+def _library(page) -> None:
+    page.click(".views a[href='#library']")
+    _expect()(page.locator("#library-view")).to_be_visible()
+
+
+def _ask(page, box: str, question: str) -> dict:
+    """Ask in an Ask box by the keyboard (Enter); the JSON body the page sent."""
+    with page.expect_request(lambda request: request.url.endswith("/ask") and request.method == "POST") as sent:
+        page.fill(f"{box} .ask-question", question)
+        page.press(f"{box} .ask-question", "Enter")
+    return sent.value.post_data_json
+
+
+@pytest.mark.model
+def test_library_stores_pages_through_and_answers_with_quotes(page, server):
+    expect = _expect()
+    _library(page)
+    assert page.evaluate("document.activeElement.id") == "library-title"
+    page.set_input_files("#library-file", files=[{"name": "port-aven.md", "mimeType": "text/markdown",
+                                                  "buffer": LIBRARY_MD.encode()}])
+    expect(page.locator("#upload-log")).to_contain_text("port-aven.md: added, 2 pages.")
+    item = page.locator("#document-list .doc-item", has_text="port-aven.md")
+    expect(item).to_have_count(1)
+    expect(item.locator(".doc-meta")).to_contain_text("2 pages · added ")
+    document_id = item.locator(".doc-link").get_attribute("href").removeprefix("#documents/")
+
+    page.fill("#search-q", "Keel")  # searched as you type
+    expect(page.locator("#library-count")).to_have_text("1 document with “Keel”.")
+    page.fill("#search-q", "zeppelin")
+    expect(page.locator("#library-count")).to_have_text("No document has “zeppelin”.")
+    expect(page.locator("#document-list .doc-item")).to_have_count(0)
+    page.fill("#search-q", "")
+    expect(item).to_have_count(1)
+    # The library's Ask box asks the documents listed; a question they do not hold is answered at once.
+    body = _ask(page, "#library-ask", "What is the recipe for chocolate cake?")
+    assert document_id in body["document_ids"] and body["history"] == []
+    expect(page.locator("#library-ask .turn .not-found")).to_have_text("Not in the documents")
+
+    item.locator(".doc-link").click()
+    expect(page.locator("#doc-title")).to_have_text("port-aven.md")
+    assert page.evaluate("document.activeElement.id") == "doc-title"
+    expect(page.locator("#page-heading")).to_have_text("Page 1 of 2")
+    expect(page.locator("#page-text")).to_contain_text(FACT_PAGES[1])
+    expect(page.locator("#page-prev")).to_be_disabled()
+    page.click("#page-next")
+    expect(page.locator("#page-heading")).to_have_text("Page 2 of 2")
+    expect(page.locator("#page-text")).to_have_text(FACT_PAGES[2])
+    expect(page.locator("#page-next")).to_be_disabled()
+    assert page.url.endswith(f"#documents/{document_id}/pages/2")
+
+    body = _ask(page, "#doc-ask", "Who cast the bell for the chapel?")
+    assert body == {"question": "Who cast the bell for the chapel?", "document_ids": [document_id], "history": [],
+                    "async": True}
+    first = page.locator("#doc-ask .turn").first
+    expect(first.locator(".answer")).to_be_visible()
+    assert first.locator(".not-found").count() == 0
+    quotes = [_squash(text) for text in first.locator("blockquote.quote").all_inner_texts()]
+    assert any("Martin Keel" in quote for quote in quotes), quotes
+    keel = quotes.index(next(quote for quote in quotes if "Martin Keel" in quote))
+    link = first.locator("a.quote-link").nth(keel)
+    expect(link).to_have_text("page 1")
+    link.click()  # opens the page in the viewer, the quote marked on it
+    expect(page.locator("#page-heading")).to_have_text("Page 1 of 2")
+    expect(page.locator("#page-text mark")).to_have_text(quotes[keel])
+    assert page.evaluate("document.activeElement.id") == "page-heading"
+    _screenshot(page, "web-library-answer.png")
+
+    body = _ask(page, "#doc-ask", "What is the recipe for chocolate cake?")
+    assert body["history"] == [{"role": "user", "content": "Who cast the bell for the chapel?"},
+                               {"role": "assistant", "content": first.locator(".answer-text").inner_text()}]
+    second = page.locator("#doc-ask .turn").nth(1)
+    expect(second.locator(".not-found")).to_have_text("Not in the documents")
+    assert "chocolate" in second.locator(".answer-text").inner_text()
+    assert second.locator("blockquote").count() == 0
+
+    # Key points of the stored document: the result panel, as for an upload, its pages open in the viewer.
+    page.fill("#doc-count", "2")
+    page.click("#doc-points")
+    _wait_for_result(page)
+    assert page.is_visible("#document-view #result")
+    assert page.inner_text("#result-source").startswith("port-aven.md · ")
+    hrefs = page.locator("#result-body a.page-link").evaluate_all("(links) => links.map((a) => a.hash)")
+    assert all(re.fullmatch(rf"#documents/{document_id}/pages/[12]", href) for href in hrefs), hrefs
+    expect(page.locator("#doc-results .made summary")).to_have_text(re.compile(r"^Key points, 2 · "))
+
+    page.click("#rename")
+    page.fill("#rename-title", "Port Aven notes")
+    page.press("#rename-title", "Enter")
+    expect(page.locator("#doc-title")).to_have_text("Port Aven notes")
+    page.click("#delete")
+    expect(page.locator("#delete-dialog")).to_be_visible()
+    assert page.evaluate("document.activeElement.id") == "delete-keep"  # the safe answer has the focus
+    page.click("#delete-confirm")
+    expect(page.locator("#library-title")).to_be_visible()
+    expect(page.locator("#library-message")).to_have_text("Deleted “Port Aven notes”.")
+    expect(page.locator("#library-count")).to_be_visible()
+    expect(page.locator("#document-list .doc-item", has_text="Port Aven")).to_have_count(0)
+    assert requests.get(f"{server.url}/documents/{document_id}", timeout=30).status_code == 404
+
+
+@pytest.mark.model
+def test_library_on_a_phone_stores_pasted_text(browser, server):
+    page = _open(browser, server.url, width=375, height=740)
+    try:
+        expect = _expect()
+        page.goto(server.url + "/#library")  # the address opens the view
+        expect(page.locator("#library-view")).to_be_visible()
+        page.click("#paste-box summary")
+        page.fill("#paste-title", "Quay note")
+        page.fill("#paste-text", "The quay of Port Aven was rebuilt in granite in 1950 by the town council.")
+        page.click("#paste-submit")
+        expect(page.locator("#upload-log")).to_contain_text("Quay note: added, 1 page.")
+        item = page.locator("#document-list .doc-item", has_text="Quay note")
+        expect(item).to_have_count(1)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+        _screenshot(page, "web-phone-library.png")
+        item.locator(".doc-link").click()
+        expect(page.locator("#page-heading")).to_have_text("Page 1 of 1")
+        expect(page.locator("#page-text")).to_contain_text("rebuilt in granite in 1950")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        page.go_back()  # Back returns to the library
+        expect(page.locator("#library-view")).to_be_visible()
+        page.goto(server.url + "/#documents/no-such-document")
+        expect(page.locator("#doc-message")).to_contain_text("This document is not in your library")
+        assert page.problems == []
+    finally:
+        page.context.close()
