@@ -5,7 +5,7 @@ import { ApiError, apiKey } from "./api.js";
 
 // Plain words for the API's error codes; the server's own message is the fallback.
 const MESSAGES = {
-  pdf_no_text: "This PDF is a scan: it has no text layer, so it needs OCR first.",
+  pdf_no_text: "No text could be read from this PDF: it has no text layer, and OCR found no words in it.",
   pdf_password_required: "This PDF is protected: enter its password.",
   pdf_password_incorrect: "That password does not open this PDF. Check it and try again.",
   pdf_garbled_text: "The text of this PDF cannot be read: its fonts do not say which letters they draw. " +
@@ -14,7 +14,7 @@ const MESSAGES = {
   pdf_too_complex: "This PDF took too long or too much memory to read. Try fewer pages.",
   no_answer: "This text gave nothing to answer with: it has no complete sentences that state something.",
   payload_too_large: "This document is too large for the server. Try a page range or a smaller file.",
-  unsupported_media_type: "This kind of file is not supported: choose a PDF, a .txt or a .md file.",
+  unsupported_media_type: "This kind of file is not supported: choose a PDF, .txt, .md, .html or .docx file.",
   queue_full: "The server is busy with other documents. Try again in a minute.",
   server_busy: "The server is busy reading other PDFs. Try again in a few seconds.",
   model_loading: "The model is still loading. Try again in a few seconds.",
