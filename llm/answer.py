@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from llm import prompts
 from llm.budgets import BUDGETS
+from llm.errors import InputTooLargeError
 from llm.model import Message
 from llm.runner import TaskRunner
 
@@ -27,10 +28,12 @@ def answer_question(runner: TaskRunner, excerpts: list[str], question: str, hist
     max_tokens = min(BUDGETS.answer_max_tokens, model.n_ctx // BUDGETS.answer_ctx_divisor)
     room = model.n_ctx - runner.margin() - max_tokens
     bare = model.prompt_tokens(prompts.question([], question, [], instructions))
-    if bare > room:
-        question = model.split_tokens(question, max(1, room // 2))[0]  # settings bound questions; this is a guard
-        bare = model.prompt_tokens(prompts.question([], question, [], instructions))
     budget = min(BUDGETS.ask_context_tokens, room - bare)
+    if budget < BUDGETS.min_ask_excerpt_tokens:
+        raise InputTooLargeError(
+            f"the question and its instructions take {bare} tokens: with this model's context ({model.n_ctx} "
+            "tokens) no room is left for the documents' passages; ask a shorter question"
+        )
     chosen: list[str] = []
     used = 0
     for excerpt in excerpts:

@@ -97,6 +97,8 @@ class Budgets:
     ask_context_tokens: int = 1600
     """Most tokens of passages in a question's prompt (fewer when the context is smaller): more slows a CPU down
     more than it helps a small model."""
+    min_ask_excerpt_tokens: int = 48
+    """Fewest tokens of passages a question's prompt must have room for, or the question is refused as too long."""
     ask_passages: int = 12
     """Most passages retrieved for one question."""
     ask_history_turns: int = 6

@@ -162,3 +162,13 @@ def test_a_document_deleted_while_its_question_runs_leaves_no_answer(make_app):
     assert job["status"] == "failed" and job["error"]["code"] == "document_deleted", job
     again = ask(client, "When was the lighthouse automated?", [document_id])
     assert again.status_code == 404
+
+
+def test_a_question_too_long_for_the_context_is_refused_not_overflowed(make_app):
+    client = make_app(FakeModel(n_ctx=256)).test_client()
+    document_id = add_text(client).get_json()["document_id"]
+    question = "Was the lighthouse at Port Aven automated in 1985 " + "and was its keeper there " * 60 + "?"
+    answer = ask(client, question, [document_id])
+    assert answer.status_code == 413, answer.get_json()
+    assert "shorter question" in answer.get_json()["error"]["message"]
+    assert ask(client, "When was the lighthouse automated?", [document_id]).status_code == 200

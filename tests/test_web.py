@@ -350,7 +350,9 @@ def test_scanned_pdf_is_explained_in_plain_words_on_a_phone(browser, server):
         assert page.inner_text("#file-name") == "scan.pdf"
         page.click("#submit")
         message = page.locator("#message-text")
-        _expect()(message).to_have_text("No text could be read from this PDF: it has no text layer, and OCR found no words in it.")
+        _expect()(message).to_have_text(
+            "No text could be read from this PDF: it has no text layer, and OCR found no words in it."
+        )
         _expect()(page.locator("#submit")).to_be_enabled()
         assert page.is_hidden("#result") and page.is_hidden("#progress-panel")
         assert page.get_attribute("#message-region", "role") == "alert"
