@@ -29,6 +29,7 @@ from llm import TaskRunner, blocks_from_text, prompts, summarize  # noqa: E402
 from llm.budgets import BUDGETS  # noqa: E402
 from llm.cleanup import clean_prose, split_sentences  # noqa: E402
 from llm.errors import ContextOverflowError  # noqa: E402
+from llm.facts import SourceIndex, fact_precision  # noqa: E402
 from llm.model import Model  # noqa: E402
 
 
@@ -80,6 +81,19 @@ def naive(runner: TaskRunner, text: str, length: str) -> str:
     budget = model.n_ctx - model.prompt_tokens(prompts.summary("", spec)) - spec.max_tokens - runner.margin()
     head = model.split_tokens(text, budget)[0]
     return runner.prose(prompts.summary(head, spec), spec.max_tokens).text
+
+
+def fact_figures(body: str, summary: str, checked) -> dict:
+    """Facts (numbers, names, acronyms) of the output that the paper holds, before the fact check and after it,
+    and what the check did (llm/facts.py)."""
+    source = SourceIndex.of(body)
+    held, total = fact_precision(summary, source)
+    figures = {"facts": total, "facts_held": held}
+    if checked is not None:
+        held_before, total_before = fact_precision(checked.original, source)
+        figures |= {"facts_before": total_before, "facts_held_before": held_before, "rewritten": checked.rewritten,
+                    "dropped": checked.dropped, "summary_before_check": checked.original}
+    return figures
 
 
 def score(scorer, summary: str, reference: str) -> dict[str, float]:
@@ -138,9 +152,10 @@ def run(model, papers, systems, length, scorer) -> dict[str, list[dict]]:
             started = time.perf_counter()
             error = None
             try:
+                checked = None
                 if system == "pipeline":
                     result = summarize(runner, blocks_from_text(paper["body"]), length=length)
-                    summary, chunks, levels = result.summary, result.chunks, result.levels
+                    summary, chunks, levels, checked = result.summary, result.chunks, result.levels, result.checked
                 else:
                     summary, chunks, levels = naive(runner, paper["body"], length), 1, 1
             except ContextOverflowError as overflow:
@@ -151,7 +166,7 @@ def run(model, papers, systems, length, scorer) -> dict[str, list[dict]]:
                    "calls": recorder.calls, "context_errors": recorder.overflows + (1 if error else 0),
                    "degenerate": degenerate, "retries": runner.degenerate_retries,
                    "tokens": model.count_tokens(paper["body"]), "summary": summary,
-                   **score(scorer, summary, paper["abstract"])}
+                   **score(scorer, summary, paper["abstract"]), **fact_figures(paper["body"], summary, checked)}
             rows[system].append(row)
             print(f"[{number}/{len(papers)}] n_ctx {model.n_ctx} {system:8} {paper['id']:22} {row['tokens']:6} tok "
                   f"R1 {row['rouge1']:.3f} RLsum {row['rougeLsum']:.3f} {seconds:5.1f}s chunks {chunks} "
@@ -174,6 +189,15 @@ def report(model, rows: dict[str, list[dict]], length: str) -> None:
         errors = sum(row["context_errors"] for row in results)
         print(f"| {system} | {mean('rouge1'):.4f} | {mean('rouge2'):.4f} | {mean('rougeLsum'):.4f} | "
               f"{degenerate}/{len(results)} | {errors} | {mean('seconds'):.1f} | {mean('calls'):.1f} |")
+    for system, results in rows.items():
+        held, total = sum(row["facts_held"] for row in results), sum(row["facts"] for row in results)
+        line = f"{system}: fact precision {held}/{total} = {held / max(1, total):.3f}"
+        if all("facts_before" in row for row in results):
+            before = sum(row["facts_held_before"] for row in results), sum(row["facts_before"] for row in results)
+            line += (f" (before the check {before[0]}/{before[1]} = {before[0] / max(1, before[1]):.3f}); per summary "
+                     f"rewritten {statistics.mean(row['rewritten'] for row in results):.2f}, dropped "
+                     f"{statistics.mean(row['dropped'] for row in results):.2f}")
+        print(line)
     if "pipeline" in rows and "naive" in rows:
         gain = statistics.mean(r["rougeLsum"] for r in rows["pipeline"]) / statistics.mean(
             r["rougeLsum"] for r in rows["naive"]) - 1

@@ -91,6 +91,12 @@ class Budgets:
     key_sentence_words: tuple[int, int] = (6, 60)
     """Fewest and most words of a sentence of the text that may stand in as a key point."""
 
+    # The fact check (llm/facts.py)
+    verbatim_similarity: float = 0.8
+    """Word overlap (Jaccard) above which a key point is a near-copy of one sentence and is shown as that sentence."""
+    rewrite_extra_tokens: int = 24
+    """A rewritten sentence may be twice as long as the one it replaces, plus this many tokens."""
+
     # Questions (/ask)
     answer_max_tokens: int = 160
     """Token cap of an answer: a few sentences, each checked against the passages."""

@@ -197,3 +197,21 @@ def parse_points(text: str) -> list[str]:
             continue
         points.append(item)
     return points
+
+
+_STOPWORDS = frozenset(
+    {
+        "a", "an", "the", "and", "or", "but", "if", "then", "than", "of", "to", "in", "on", "at", "by", "for", "with",
+        "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those",
+        "there", "their", "they", "them", "he", "she", "his", "her", "we", "our", "you", "your", "i", "not", "no",
+        "so", "such", "can", "could", "will", "would", "may", "might", "must", "shall", "should", "do", "does", "did",
+        "has", "have", "had", "also", "into", "about", "over", "under", "more", "most", "other", "some", "any", "each",
+        "which", "who", "whom", "whose", "what", "when", "where", "why", "how", "all", "both", "very", "just", "only",
+        "own", "same", "too",
+    }
+)
+
+
+def content_words(text: str) -> list[str]:
+    """Words that carry meaning: no stopwords, no one- or two-letter words."""
+    return [word for word in words(text) if (len(word) > 2 or is_cjk(word)) and word not in _STOPWORDS]

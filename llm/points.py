@@ -11,20 +11,9 @@ from llm import prompts
 from llm.budgets import BUDGETS
 from llm.checkpoints import digest, remembered
 from llm.chunking import Chunk, TextBlock, chunk_blocks
-from llm.cleanup import is_cjk, is_near_duplicate, parse_points, split_sentences, words
+from llm.cleanup import content_words, is_near_duplicate, parse_points, split_sentences, words
+from llm.facts import Checked, SourceIndex, check_text
 from llm.runner import TaskRunner
-
-_STOPWORDS = frozenset(
-    {
-        "a", "an", "the", "and", "or", "but", "if", "then", "than", "of", "to", "in", "on", "at", "by", "for", "with",
-        "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those",
-        "there", "their", "they", "them", "he", "she", "his", "her", "we", "our", "you", "your", "i", "not", "no",
-        "so", "such", "can", "could", "will", "would", "may", "might", "must", "shall", "should", "do", "does", "did",
-        "has", "have", "had", "also", "into", "about", "over", "under", "more", "most", "other", "some", "any", "each",
-        "which", "who", "whom", "whose", "what", "when", "where", "why", "how", "all", "both", "very", "just", "only",
-        "own", "same", "too",
-    }
-)
 
 
 @dataclass
@@ -45,11 +34,7 @@ class KeyPoints:
     points: list[Point]
     chunks: int
     warnings: list[str] = field(default_factory=list)
-
-
-def content_words(text: str) -> list[str]:
-    """Words that carry meaning: no stopwords, no one- or two-letter words."""
-    return [word for word in words(text) if (len(word) > 2 or is_cjk(word)) and word not in _STOPWORDS]
+    checked: Checked | None = None  # what the fact check did
 
 
 def grounding(point: str, source: str) -> float:
@@ -172,9 +157,51 @@ def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int, check
         point.score *= 1 + 0.5 * (point.support - 1)
     chosen = sorted(kept, key=lambda point: -point.score)[:count]
     chosen.sort(key=lambda point: point.position)
+    runner.progress("checking facts", 0, 1)
+    chosen, checked = _checked(runner, chosen, blocks)
+    runner.progress("checking facts", 1, 1)
+    if checked.rewritten or checked.dropped:
+        warnings.append(
+            f"the fact check rewrote {checked.rewritten} and dropped {checked.dropped} key point(s) that stated "
+            "numbers, names or acronyms the document does not have"
+        )
     if len(chosen) < count:
         warnings.append(f"asked for {count} key points, but the text gave only {len(chosen)} distinct ones")
-    return KeyPoints(chosen, chunks=len(chunks), warnings=warnings)
+    return KeyPoints(chosen, chunks=len(chunks), warnings=warnings, checked=checked)
+
+
+def _checked(runner: TaskRunner, points: list[Point], blocks: list[TextBlock]) -> tuple[list[Point], Checked]:
+    """Points after the fact check: a near-copy of one sentence of the document becomes that sentence, verbatim;
+    a point whose facts the document does not hold is rewritten once or dropped."""
+    source = SourceIndex.of("\n\n".join(block.text for block in blocks))
+    totals = Checked("")
+    kept: list[Point] = []
+    for point in points:
+        quote = _copied_sentence(point.text, source.texts)
+        if quote is not None:
+            point.text = quote
+            totals.facts += len(source.unsupported(quote)[0])
+            kept.append(point)
+            continue
+        checked = check_text(runner, point.text, source)
+        totals.facts += checked.facts
+        totals.rewritten += checked.rewritten
+        totals.dropped += checked.dropped
+        if checked.text:
+            point.text = checked.text
+            kept.append(point)
+    return kept, totals
+
+
+def _copied_sentence(point: str, sentences: list[str]) -> str | None:
+    """The sentence of the document that the point copies almost word for word, if there is one."""
+    point_words = set(words(point))
+    for sentence in sentences:
+        sentence_words = set(words(sentence))
+        union = point_words | sentence_words
+        if union and len(point_words & sentence_words) / len(union) >= BUDGETS.verbatim_similarity:
+            return sentence
+    return None
 
 
 def _add_distinct_limited(kept: list[Point], candidates: list[Point], count: int) -> None:

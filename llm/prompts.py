@@ -124,3 +124,11 @@ def question(excerpts: list[str], question_text: str, history: list[Message], in
         {"role": "user", "content": f"Excerpts:\n\n{numbered}\n\n{standing}Question: {question_text.strip()}\n\n"
                                     "Answer in 1 to 3 sentences, using only the excerpts."},
     ]
+
+
+def rewrite(sentence: str, passage: str) -> list[Message]:
+    """Correct a sentence whose facts the document does not hold, from the passage it came from."""
+    return _messages(
+        f"{passage}\n\nSentence: {sentence}\n\nRewrite the sentence so that every number, name and fact in it is "
+        "exactly as the text above states it. Write only the corrected sentence."
+    )

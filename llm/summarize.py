@@ -10,6 +10,7 @@ from llm.checkpoints import digest, remembered
 from llm.chunking import TextBlock, chunk_blocks, pack_texts
 from llm.cleanup import split_sentences
 from llm.errors import ModelUnavailableError
+from llm.facts import Checked, SourceIndex, check_text
 from llm.runner import TaskRunner
 
 
@@ -22,6 +23,7 @@ class Summary:
     levels: int
     strategy: str
     warnings: list[str] = field(default_factory=list)
+    checked: Checked | None = None  # what the fact check did
 
 
 def _output_reserve(runner: TaskRunner, requested: int, warnings: list[str]) -> int:
@@ -88,7 +90,8 @@ def summarize(
         runner.progress("summarizing", 0, 1)
         summary = _final(runner, prompts.summary(full_text, spec), final_reserve, full_text, warnings, spec.bounded)
         runner.progress("summarizing", 1, 1)
-        return Summary(summary, chunks=1, levels=1, strategy="single", warnings=warnings)
+        checked = _checked(runner, summary, full_text, warnings)
+        return Summary(checked.text, chunks=1, levels=1, strategy="single", warnings=warnings, checked=checked)
 
     separator = BUDGETS.separator_tokens
     final_input_budget = model.n_ctx - final_overhead - final_reserve - margin - separator
@@ -163,7 +166,22 @@ def summarize(
         runner, prompts.summary(condensed, spec), final_reserve, "\n\n".join(summaries), warnings, spec.bounded
     )
     runner.progress("writing final summary", 1, 1)
-    return Summary(summary, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings)
+    checked = _checked(runner, summary, full_text, warnings)
+    return Summary(checked.text, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings,
+                   checked=checked)
+
+
+def _checked(runner: TaskRunner, summary: str, full_text: str, warnings: list[str]) -> Checked:
+    """The summary after the fact check, with a warning when sentences had to be rewritten or dropped."""
+    runner.progress("checking facts", 0, 1)
+    checked = check_text(runner, summary, SourceIndex.of(full_text))
+    runner.progress("checking facts", 1, 1)
+    if checked.rewritten or checked.dropped:
+        warnings.append(
+            f"the fact check rewrote {checked.rewritten} and dropped {checked.dropped} sentence(s) that stated "
+            "numbers, names or acronyms the document does not have"
+        )
+    return checked
 
 
 def _closing(model, text: str, max_tokens: int) -> str:

@@ -51,6 +51,21 @@ class Usage(BaseModel):
     completion_tokens: int = Field(ge=0)
 
 
+class FactChecks(BaseModel):
+    """What the fact check did (README: "No invented facts"): numbers, names and acronyms looked up in the
+    document; sentences that stated one it does not have were rewritten once from their source, or dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    facts: int = Field(ge=0, description="Numbers, names and acronyms checked in the text shown.")
+    rewritten: int = Field(ge=0, description="Sentences rewritten because a fact was not in the document.")
+    dropped: int = Field(ge=0, description="Sentences dropped because their rewrite failed the check too.")
+
+
+# Results stored before the check existed have none.
+CheckedField = Field(None, exclude_if=lambda value: value is None, description="What the fact check did.")
+
+
 class ModelAnswer(BaseModel):
     """What every answer of the model carries besides its content."""
 

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from llm import key_points
 from settings import at_most_setting
-from tasks.base import Task, TaskOptions, TaskResult, TaskWork
+from tasks.base import CheckedField, FactChecks, Task, TaskOptions, TaskResult, TaskWork
 from tasks.document import Document
 from tasks.errors import NoAnswerError
 
@@ -35,6 +35,7 @@ class PointsResult(TaskResult):
     points: list[Point] = Field(
         description="The key points in the document's order; `count` of them unless the text has fewer."
     )
+    checked: FactChecks | None = CheckedField
 
 
 def run(work: TaskWork, document: Document, options: PointsOptions) -> PointsResult:
@@ -45,6 +46,7 @@ def run(work: TaskWork, document: Document, options: PointsOptions) -> PointsRes
             "no key points could be found: the text has no complete sentences that state something to point to"
         )
     return PointsResult(points=[Point(text=point.text, pages=point.pages) for point in found.points],
+                        checked=FactChecks(**found.checked.counts()),
                         **work.common(document, found.chunks, found.warnings))
 
 

@@ -9,7 +9,7 @@ from pydantic import Field
 from llm import summarize
 from llm.prompts import LENGTHS
 from settings import at_most_setting
-from tasks.base import Task, TaskOptions, TaskResult, TaskWork
+from tasks.base import CheckedField, FactChecks, Task, TaskOptions, TaskResult, TaskWork
 from tasks.document import Document
 from tasks.errors import NoAnswerError
 
@@ -34,6 +34,7 @@ class SummaryResult(TaskResult):
     strategy: Literal["single", "hierarchical"] = Field(
         description="`single`: the text fit one context; `hierarchical`: map, merge, write."
     )
+    checked: FactChecks | None = CheckedField
 
 
 def run(work: TaskWork, document: Document, options: SummaryOptions) -> SummaryResult:
@@ -41,8 +42,12 @@ def run(work: TaskWork, document: Document, options: SummaryOptions) -> SummaryR
     made = summarize(work.runner, document.blocks, length=options.length, max_tokens=options.max_tokens,
                      checkpoints=work.checkpoints)
     if not made.summary.strip():
+        if made.checked is not None and made.checked.dropped:
+            raise NoAnswerError("no summary could be written: every sentence the model wrote stated numbers, names "
+                                "or acronyms the document does not have, even when rewritten")
         raise NoAnswerError("no summary could be written: the text has no sentences to summarize")
     return SummaryResult(summary=made.summary, levels=made.levels, strategy=made.strategy,
+                         checked=FactChecks(**made.checked.counts()),
                          **work.common(document, made.chunks, made.warnings))
 
 

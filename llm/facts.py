@@ -1,0 +1,236 @@
+"""The fact check: every number, name and acronym a model writes is looked up in the document it read.
+
+What is checked (the README says the same):
+- numbers (with a `%` or "percent", thousands separators and decimals normalized: "1,200" = "1200", "5 %" = "5%";
+  "the 1870s" is the number 1870): a number counts as supported only where one sentence of the document holds it
+  together with the word it counts (the first content word after it: "14 hospitals" is not "14 months"), or, when
+  nothing follows it, with the content word before it (its subject); a year, with one of the content words around
+  it;
+- names: runs of capitalized words ("Marie Le Goff", "Port Aven"; a sentence's first word only when the document
+  never writes it in lower case): the run must appear in the document as written;
+- acronyms (two or more capitals, digits and hyphens: "NER", "COVID-19"): found in the document, any case.
+Spelled-out numbers, dates written as words and who-did-what (a result given to the wrong one of two things named
+in the same sentence) are not checked.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Literal
+
+from llm.cleanup import content_words, split_sentences, words
+
+STEM_LENGTH = 6  # words sharing their first letters count as one (month/months, hospital/hospitals)
+_NUMBER = re.compile(
+    r"(?<![\w.,])(\d{1,3}(?:[,\u00a0\u202f\u2009]\d{3})+|\d+)(?:\.(\d+))?(s\b)?(\s?(?:%|percent\b|per cent\b))?"
+)
+_YEAR = re.compile(r"1[0-9]{3}|20[0-9]{2}")
+_ACRONYM = re.compile(r"(?<![\w-])[A-Z][A-Z0-9]*[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*(?![\w-])")
+_CAPITALIZED = re.compile(r"[A-Z][\w'’-]*")
+# Words that start sentences and are not names, even when the document never writes them in lower case.
+_STARTERS = frozenset({
+    "overall", "however", "finally", "first", "second", "third", "then", "also", "moreover", "furthermore",
+    "together", "today", "later", "after", "before", "since", "while", "although", "because", "during", "despite",
+    "here", "there", "thus", "therefore", "instead", "meanwhile", "both", "each", "many", "most", "several", "some",
+    "one", "two", "three", "it", "its", "this", "these", "those", "the", "a", "an", "in", "on", "at", "by", "for",
+    "from", "with", "as", "of", "to", "and", "but", "or", "they", "their", "he", "she", "his", "her", "we", "our",
+    "you", "your", "i", "such", "other", "all", "no", "not", "yes", "what", "when", "where", "which", "who", "how",
+    "why", "if", "so", "yet", "still", "only", "even", "more", "less", "new", "old", "key", "main", "summary",
+})
+
+
+def _stem(word: str) -> str:
+    return word[:STEM_LENGTH]
+
+
+def _normalize(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One checkable fact of a sentence: a number (with the words it must keep), a name or an acronym."""
+
+    kind: Literal["number", "name", "acronym"]
+    text: str  # as written in the sentence
+    key: str  # as compared: a number's normalized value, a name as written, an acronym in upper case
+    keeps: tuple[str, ...] = ()  # a number's word (stems) that a supporting sentence must hold too
+    any_of: bool = False  # a year: one of the words around it is enough
+
+
+def _number_key(whole: str, decimals: str | None, percent: str | None) -> str:
+    value = re.sub(r"[,\u00a0\u202f\u2009]", "", whole)
+    if decimals and decimals.strip("0"):
+        value += "." + decimals.rstrip("0")
+    return value + ("%" if percent else "")
+
+
+def _near_word(text: str, after: bool) -> str | None:
+    """The first content word after (or last before) a number, within a few words of it."""
+    found = content_words(text)
+    if after:
+        # Only what directly follows counts as its unit: "14 hospitals", "14-month", "5 % of the patients".
+        head = words(text)[:3]
+        return next((word for word in head if word in found and not word.isdigit()), None)
+    tail = words(text)[-3:]
+    return next((word for word in reversed(tail) if word in found and not word.isdigit()), None)
+
+
+def facts_of(sentence: str) -> list[Fact]:
+    """The numbers, names and acronyms of a sentence."""
+    sentence = _normalize(sentence)
+    facts: list[Fact] = []
+    for match in _NUMBER.finditer(sentence):
+        key = _number_key(match.group(1), match.group(2), match.group(4))
+        if _YEAR.fullmatch(key):
+            # A year counts nothing: it keeps its sentence instead (any of the words around it).
+            around = [word for word in content_words(sentence[:match.start()])[-3:]
+                      + content_words(sentence[match.end():])[:3] if not word.isdigit()]
+            facts.append(Fact("number", match.group(0).strip(), key, tuple(_stem(word) for word in around), True))
+            continue
+        unit = _near_word(sentence[match.end():], after=True)
+        subject = None if unit else _near_word(sentence[:match.start()], after=False)
+        keeps = tuple(_stem(word) for word in (unit or subject,) if word)
+        facts.append(Fact("number", match.group(0).strip(), key, keeps))
+    acronyms = {match.group(0) for match in _ACRONYM.finditer(sentence) if not match.group(0).isdigit()}
+    facts += [Fact("acronym", acronym, acronym.upper()) for acronym in sorted(acronyms)]
+    facts += [Fact("name", name, name) for name in _names(sentence, acronyms)]
+    return facts
+
+
+def _names(sentence: str, acronyms: set[str]) -> list[str]:
+    """Runs of capitalized words; the sentence's first word only when it is part of a longer run or not a
+    common sentence starter (the document check decides the rest)."""
+    tokens = list(re.finditer(r"\S+", sentence))
+    runs: list[list[str]] = []
+    current: list[str] = []
+    for index, token in enumerate(tokens):
+        word = token.group(0).strip("\"'“”‘’()[],;:.!?")
+        capitalized = bool(_CAPITALIZED.fullmatch(word)) and word not in acronyms and not word.isupper()
+        first = index == 0
+        if capitalized and not (first and word.lower() in _STARTERS):
+            current.append(word)
+        elif current:
+            runs.append(current)
+            current = []
+        if token.group(0)[-1:] in ",;:.!?)" and current:  # a run never crosses punctuation
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return list(dict.fromkeys(" ".join(run) for run in runs))
+
+
+@dataclass
+class SourceIndex:
+    """A document prepared for the check: its sentences' numbers and word stems, and its text as written."""
+
+    text: str
+    sentences: list[tuple[set[str], set[str]]] = field(default_factory=list)  # (number keys, word stems)
+    texts: list[str] = field(default_factory=list)  # the same sentences as written
+    lower_stems: set[str] = field(default_factory=set)  # stems of the words the document writes in lower case
+
+    @classmethod
+    def of(cls, text: str) -> SourceIndex:
+        normalized = _normalize(text)
+        index = cls(normalized, lower_stems={_stem(word) for word in re.findall(r"\b[a-z][\w'-]*", normalized)})
+        # Sentences end at their punctuation, not at paragraph breaks: a PDF's line of a table or chart without a
+        # full stop runs on into the next, as a model reading it would run them on.
+        for sentence in split_sentences(normalized):
+            keys = set()
+            for match in _NUMBER.finditer(sentence):
+                key = _number_key(match.group(1), match.group(2), match.group(4))
+                keys |= {key, key.rstrip("%")}  # "5%" in the text also supports a bare "5"
+            index.sentences.append((keys, {_stem(word) for word in words(sentence)}))
+            index.texts.append(sentence)
+        return index
+
+    def supports(self, fact: Fact) -> bool:
+        """Whether the document holds the fact (a number together with the word it keeps)."""
+        if fact.kind == "number":
+            held = any if fact.any_of else all
+            return any(fact.key in keys and (not fact.keeps or held(stem in stems for stem in fact.keeps))
+                       for keys, stems in self.sentences)
+        if fact.kind == "acronym":
+            return re.search(rf"(?<![\w-]){re.escape(fact.key)}(?![\w-])", self.text, re.IGNORECASE) is not None
+        if " " not in fact.text and _stem(fact.text.lower()) in self.lower_stems:
+            return True  # a sentence's first word that the document has in lower case ("Patients"): not a name
+        return re.search(rf"(?<!\w){re.escape(fact.key)}(?!\w)", self.text) is not None
+
+    def unsupported(self, sentence: str) -> tuple[list[Fact], list[Fact]]:
+        """A sentence's facts, and those the document does not hold."""
+        found = facts_of(sentence)
+        return found, [fact for fact in found if not self.supports(fact)]
+
+    def best_passage(self, sentence: str, around: int = 1) -> str:
+        """The document's sentence that shares most words with this one, with its neighbours: what a rewrite
+        reads."""
+        flat = self.texts
+        wanted = {_stem(word) for word in content_words(sentence)}
+        scores = [len(wanted & {_stem(word) for word in content_words(candidate)}) for candidate in flat]
+        if not scores:
+            return ""
+        best = max(range(len(flat)), key=scores.__getitem__)
+        return " ".join(flat[max(0, best - around): best + around + 1])
+
+
+@dataclass
+class Checked:
+    """A text after the check: its sentences that hold (some rewritten), and what was done."""
+
+    text: str
+    facts: int = 0  # facts checked in the sentences kept
+    rewritten: int = 0
+    dropped: int = 0
+    original: str = ""  # the text before the check (for measuring what the check changed)
+
+    def counts(self) -> dict[str, int]:
+        """What the answer's `checked` says."""
+        return {"facts": self.facts, "rewritten": self.rewritten, "dropped": self.dropped}
+
+
+def check_text(runner, text: str, source: SourceIndex) -> Checked:
+    """Every sentence of a generated text whose facts the document does not hold is rewritten once from the
+    passage it most likely came from, and dropped if the rewrite fails the check too; it is never shown."""
+    from llm import prompts  # prompts import nothing from here; imported late to keep this module model-free
+    from llm.budgets import BUDGETS
+
+    checked = Checked("", original=text)
+    kept: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        sentences: list[str] = []
+        for sentence in split_sentences(paragraph):
+            facts, unsupported = source.unsupported(sentence)
+            if unsupported:
+                runner.check_cancelled()
+                max_tokens = min(2 * runner.model.count_tokens(sentence) + BUDGETS.rewrite_extra_tokens,
+                                 runner.model.n_ctx // BUDGETS.answer_ctx_divisor)
+                passage = source.best_passage(sentence)
+                room = runner.model.n_ctx - max_tokens - runner.margin() - runner.model.prompt_tokens(
+                    prompts.rewrite(sentence, ""))
+                passage = runner.model.split_tokens(passage, max(1, room))[0]
+                rewritten = runner.prose(prompts.rewrite(sentence, passage), max_tokens).text.strip()
+                facts, unsupported = source.unsupported(rewritten)
+                if unsupported or not rewritten:
+                    checked.dropped += 1
+                    continue
+                checked.rewritten += 1
+                sentence = rewritten
+            checked.facts += len(facts)
+            sentences.append(sentence)
+        if sentences:
+            kept.append(" ".join(sentences))
+    checked.text = "\n\n".join(kept)
+    return checked
+
+
+def fact_precision(text: str, source: SourceIndex) -> tuple[int, int]:
+    """(facts the document holds, facts) of a text: Nan et al.'s entity precision, with numbers and acronyms."""
+    held = total = 0
+    for sentence in split_sentences(" ".join(text.split())):
+        facts, unsupported = source.unsupported(sentence)
+        total += len(facts)
+        held += len(facts) - len(unsupported)
+    return held, total
