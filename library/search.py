@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from library.paging import normalize_space
 from library.store import LibraryStore, Passage
 from llm.budgets import BUDGETS
-from llm.cleanup import split_sentences, words
-from llm.points import content_words
+from llm.cleanup import content_words, split_sentences, words
 
 # Words every question about a document may use ("what problem does this paper address?"): they say what kind of
 # answer is wanted, not what it is about, so they neither find passages nor count as evidence.
