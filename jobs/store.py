@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import sqlite3
-import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.errors import QueueFullError
-from storage.sqlite import open_database
+from storage.sqlite import SqliteStore
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
@@ -145,13 +144,11 @@ _WITHOUT_INPUT = (
 )
 
 
-class SqliteJobStore(JobStore):
+class SqliteJobStore(SqliteStore, JobStore):
     """Jobs in one SQLite file (WAL mode), safe to share between the threads of a process."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.RLock()
-        self._db = open_database(path)  # migrated to the newest schema
+        super().__init__(path)
         # Who runs a claimed job: this host, this process, this store (a process may open the file again).
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -173,22 +170,6 @@ class SqliteJobStore(JobStore):
         except PermissionError:
             return False
         return False
-
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
-
-    def _transaction(self, callback):
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                outcome = callback(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return outcome
 
     @staticmethod
     def _job(row: sqlite3.Row | None) -> Job | None:

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from library.errors import CollectionNotFoundError, DocumentNotFoundError
 from library.paging import passages
-from storage.sqlite import open_database
+from storage.sqlite import SqliteStore
 
 
 @dataclass(frozen=True)
@@ -77,29 +75,8 @@ def _placeholders(values: Iterable) -> str:
     return ", ".join("?" for _ in values)
 
 
-class LibraryStore:
+class LibraryStore(SqliteStore):
     """Documents and collections in one SQLite file, safe to share between the threads of a process."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.RLock()
-        self._db = open_database(path)
-
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
-
-    def _transaction(self, callback):
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                outcome = callback(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return outcome
 
     def _read(self, sql: str, parameters: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,3 +142,30 @@ def schema_version(db: sqlite3.Connection) -> int:
         return db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
     except sqlite3.OperationalError:
         return 0
+
+
+class SqliteStore:
+    """A store on one SQLite connection shared by the threads of a process: every use holds the lock, every write
+    is one transaction (the job store and the library are both made this way)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = open_database(path)  # migrated to the newest schema
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _transaction(self, callback):
+        """callback(db) in one write transaction (rolled back if it raises); returns what it returns."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                outcome = callback(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return outcome
