@@ -171,8 +171,10 @@ class LibraryStore(SqliteStore):
     def page(self, library: str, document_id: str, number: int) -> StoredPage:
         """One page of a document; raises DocumentNotFoundError for the document or the page."""
         document = self.get(library, document_id)
-        rows = self._read("SELECT number, text, ocr FROM document_pages WHERE document_id = ? AND number = ?",
-                          (document_id, number))
+        rows = []
+        if 1 <= number <= document.pages:  # any other number is no page (and may not even fit SQLite's integers)
+            rows = self._read("SELECT number, text, ocr FROM document_pages WHERE document_id = ? AND number = ?",
+                              (document_id, number))
         if not rows:
             raise DocumentNotFoundError(
                 f"document {document_id[:64]!r} has no page {number}: its pages are 1 to {document.pages}"

@@ -112,6 +112,7 @@ def test_pages_titles_and_deletion(client, fake_model):
     page = client.get(f"/documents/{document_id}/pages/1").get_json()
     assert page == {"document_id": document_id, "page": 1, "pages": 1, "ocr": False, "text": PORT_AVEN}
     for missing in (f"/documents/{document_id}/pages/2", f"/documents/{document_id}/pages/0",
+                    f"/documents/{document_id}/pages/-3", f"/documents/{document_id}/pages/{10**20}",
                     "/documents/nope", "/documents/nope/pages/1"):
         answer = client.get(missing)
         assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found"
