@@ -164,6 +164,29 @@ class SourceIndex:
         found = facts_of(sentence)
         return found, [fact for fact in found if not self.supports(fact)]
 
+    def repair_numbers(self, sentence: str, unsupported: list[Fact]) -> str | None:
+        """The sentence with each wrong number replaced by the one its best-matching source sentence has there (a
+        changed year or count copied back), when that is unambiguous and leaves nothing unsupported; else None."""
+        if any(fact.kind != "number" for fact in unsupported):
+            return None
+        flat = self.texts
+        wanted = {_stem(word) for word in content_words(sentence) if not word.isdigit()}
+        scores = [len(wanted & {_stem(word) for word in content_words(text)}) for text in flat]
+        if not scores or max(scores) == 0:
+            return None
+        source_sentence = flat[max(range(len(flat)), key=scores.__getitem__)]
+        repaired = sentence
+        present = {fact.key for fact in facts_of(sentence) if fact.kind == "number"}
+        for fact in unsupported:
+            shape = bool(_YEAR.fullmatch(fact.key)), fact.key.endswith("%")
+            candidates = [found for found in facts_of(source_sentence) if found.kind == "number"
+                          and found.key not in present and (bool(_YEAR.fullmatch(found.key)), found.key.endswith("%"))
+                          == shape]
+            if len(candidates) != 1 or fact.text not in repaired:
+                return None
+            repaired = repaired.replace(fact.text, candidates[0].text, 1)
+        return repaired if not self.unsupported(repaired)[1] else None
+
     def best_passage(self, sentence: str, around: int = 1) -> str:
         """The document's sentence that shares most words with this one, with its neighbours: what a rewrite
         reads."""
@@ -204,6 +227,12 @@ def check_text(runner, text: str, source: SourceIndex) -> Checked:
         for sentence in split_sentences(paragraph):
             facts, unsupported = source.unsupported(sentence)
             if unsupported:
+                repaired = source.repair_numbers(sentence, unsupported)
+                if repaired is not None:
+                    checked.rewritten += 1
+                    checked.facts += len(facts)
+                    sentences.append(repaired)
+                    continue
                 runner.check_cancelled()
                 max_tokens = min(2 * runner.model.count_tokens(sentence) + BUDGETS.rewrite_extra_tokens,
                                  runner.model.n_ctx // BUDGETS.answer_ctx_divisor)

@@ -155,10 +155,11 @@ def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int, check
 
     for point in kept:
         point.score *= 1 + 0.5 * (point.support - 1)
-    chosen = sorted(kept, key=lambda point: -point.score)[:count]
-    chosen.sort(key=lambda point: point.position)
     runner.progress("checking facts", 0, 1)
-    chosen, checked = _checked(runner, chosen, blocks)
+    chosen, checked = _checked(runner, sorted(kept, key=lambda point: -point.score), blocks, count)
+    if len(chosen) < count:  # points the check dropped: the text's own key sentences take their places
+        _add_distinct_limited(chosen, [point for point in _key_sentences(chunks) if point not in chosen], count)
+    chosen.sort(key=lambda point: point.position)
     runner.progress("checking facts", 1, 1)
     if checked.rewritten or checked.dropped:
         warnings.append(
@@ -170,13 +171,16 @@ def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int, check
     return KeyPoints(chosen, chunks=len(chunks), warnings=warnings, checked=checked)
 
 
-def _checked(runner: TaskRunner, points: list[Point], blocks: list[TextBlock]) -> tuple[list[Point], Checked]:
-    """Points after the fact check: a near-copy of one sentence of the document becomes that sentence, verbatim;
-    a point whose facts the document does not hold is rewritten once or dropped."""
+def _checked(runner: TaskRunner, points: list[Point], blocks: list[TextBlock],
+             count: int) -> tuple[list[Point], Checked]:
+    """The first count points (best first) that pass the fact check: a near-copy of one sentence of the document
+    becomes that sentence, verbatim; a point whose facts the document does not hold is rewritten once or dropped."""
     source = SourceIndex.of("\n\n".join(block.text for block in blocks))
     totals = Checked("")
     kept: list[Point] = []
     for point in points:
+        if len(kept) >= count:
+            break
         quote = _copied_sentence(point.text, source.texts)
         if quote is not None:
             point.text = quote

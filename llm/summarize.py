@@ -90,7 +90,7 @@ def summarize(
         runner.progress("summarizing", 0, 1)
         summary = _final(runner, prompts.summary(full_text, spec), final_reserve, full_text, warnings, spec.bounded)
         runner.progress("summarizing", 1, 1)
-        checked = _checked(runner, summary, full_text, warnings)
+        checked = _checked(runner, summary, full_text, warnings, final_reserve)
         return Summary(checked.text, chunks=1, levels=1, strategy="single", warnings=warnings, checked=checked)
 
     separator = BUDGETS.separator_tokens
@@ -166,16 +166,23 @@ def summarize(
         runner, prompts.summary(condensed, spec), final_reserve, "\n\n".join(summaries), warnings, spec.bounded
     )
     runner.progress("writing final summary", 1, 1)
-    checked = _checked(runner, summary, full_text, warnings)
+    checked = _checked(runner, summary, full_text, warnings, final_reserve)
     return Summary(checked.text, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings,
                    checked=checked)
 
 
-def _checked(runner: TaskRunner, summary: str, full_text: str, warnings: list[str]) -> Checked:
-    """The summary after the fact check, with a warning when sentences had to be rewritten or dropped."""
+def _checked(runner: TaskRunner, summary: str, full_text: str, warnings: list[str], reserve: int) -> Checked:
+    """The summary after the fact check, with a warning when sentences had to be rewritten or dropped; when nothing
+    the model wrote holds, the text's opening sentences (which claim nothing it does not say) stand in."""
     runner.progress("checking facts", 0, 1)
-    checked = check_text(runner, summary, SourceIndex.of(full_text))
+    source = SourceIndex.of(full_text)
+    checked = check_text(runner, summary, source)
     runner.progress("checking facts", 1, 1)
+    if not checked.text and checked.dropped:
+        checked.text = _extractive_fallback(full_text, runner, reserve)
+        checked.facts = len(source.unsupported(checked.text)[0])
+        warnings.append("every sentence the model wrote stated numbers, names or acronyms the document does not "
+                        "have, so the opening sentences of the text are shown instead")
     if checked.rewritten or checked.dropped:
         warnings.append(
             f"the fact check rewrote {checked.rewritten} and dropped {checked.dropped} sentence(s) that stated "
