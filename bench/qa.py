@@ -59,6 +59,15 @@ def specific(question: str, reference: str) -> str:
     return f"{question} In particular: {reference}"
 
 
+def questions(paper: dict, other: dict):
+    """(aspect, kind, question) of every question asked of a paper: answerable, specific, and unanswerable (made
+    from the other paper's references)."""
+    for aspect, question in ASPECTS.items():
+        yield aspect, "answerable", question
+        yield aspect, "specific", specific(question, paper["aspects"][aspect])
+        yield aspect, "unanswerable", specific(question, other["aspects"][aspect])
+
+
 def make_app(model, data_dir: Path):
     from api import create_app
     from settings import load_settings
@@ -110,29 +119,26 @@ def run_papers(args, model) -> dict:
         ids = [store(client, paper["body"], paper["title"])["document_id"] for paper in papers]
         for number, (paper, document_id) in enumerate(zip(papers, ids, strict=True)):
             other = papers[(number + 1) % len(papers)]
-            for aspect, question in ASPECTS.items():
-                asked_as = (("answerable", question), ("specific", specific(question, paper["aspects"][aspect])),
-                            ("unanswerable", specific(question, other["aspects"][aspect])))
-                for kind, asked in asked_as:
-                    row = {"paper": paper["id"], "aspect": aspect, "kind": kind, "question": asked,
-                           "coverage": round(coverage_only(app, document_id, asked), 3)}
-                    if not args.retrieval_only:
-                        started = time.perf_counter()
-                        answer = client.post("/ask", json={"question": asked, "document_ids": [document_id]})
-                        body = answer.get_json()
-                        assert answer.status_code == 200, body
-                        valid, total = citations_valid(client, body)
-                        row |= {"answered": body["answered"], "answer": body["answer"], "citations": total,
-                                "valid_citations": valid, "seconds": round(time.perf_counter() - started, 2)}
-                        if kind == "answerable":
-                            reference = paper["aspects"][aspect]
-                            naive = baseline(model, paper["body"], question)
-                            row |= {"rougeL": scorer.score(reference, body["answer"])["rougeL"].fmeasure,
-                                    "baseline": naive,
-                                    "baseline_rougeL": scorer.score(reference, naive)["rougeL"].fmeasure}
-                    rows.append(row)
-                    print(json.dumps({key: row[key] for key in row if key not in ("answer", "baseline", "question")}),
-                          flush=True)
+            for aspect, kind, asked in questions(paper, other):
+                row = {"paper": paper["id"], "aspect": aspect, "kind": kind, "question": asked,
+                       "coverage": round(coverage_only(app, document_id, asked), 3)}
+                if not args.retrieval_only:
+                    started = time.perf_counter()
+                    answer = client.post("/ask", json={"question": asked, "document_ids": [document_id]})
+                    body = answer.get_json()
+                    assert answer.status_code == 200, body
+                    valid, total = citations_valid(client, body)
+                    row |= {"answered": body["answered"], "answer": body["answer"], "citations": total,
+                            "valid_citations": valid, "seconds": round(time.perf_counter() - started, 2)}
+                    if kind == "answerable":
+                        reference = paper["aspects"][aspect]
+                        naive = baseline(model, paper["body"], asked)  # the generic question itself
+                        row |= {"rougeL": scorer.score(reference, body["answer"])["rougeL"].fmeasure,
+                                "baseline": naive,
+                                "baseline_rougeL": scorer.score(reference, naive)["rougeL"].fmeasure}
+                rows.append(row)
+                print(json.dumps({key: row[key] for key in row if key not in ("answer", "baseline", "question")}),
+                      flush=True)
         from routes.resources import close_app
 
         close_app(app)

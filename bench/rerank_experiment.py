@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from bench.qa import ASPECTS, make_app, specific  # noqa: E402
+from bench.qa import make_app, questions, store  # noqa: E402
 from bench.quality import load_papers  # noqa: E402
 from library.search import retrieve  # noqa: E402
 from llm.budgets import BUDGETS  # noqa: E402
@@ -215,41 +215,34 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory() as data_dir:
         app = make_app(FakeModel(n_ctx=2048), Path(data_dir))
         client = app.test_client()
-        ids = []
-        for paper in papers:
-            answer = client.post("/documents", json={"text": paper["body"], "title": paper["title"]})
-            assert answer.status_code in (200, 201), answer.get_json()
-            ids.append(answer.get_json()["document_id"])
+        ids = [store(client, paper["body"], paper["title"])["document_id"] for paper in papers]
         library = app.extensions["library"]
         for number, (paper, document_id) in enumerate(zip(papers, ids, strict=True)):
             other = papers[(number + 1) % len(papers)]
-            for aspect, question in ASPECTS.items():
-                asked_as = (("answerable", question), ("specific", specific(question, paper["aspects"][aspect])),
-                            ("unanswerable", specific(question, other["aspects"][aspect])))
-                for kind, asked in asked_as:
+            for aspect, kind, asked in questions(paper, other):
+                started = time.perf_counter()
+                base = retrieve(library, [document_id], asked, "", BUDGETS.ask_passages)
+                retrieve_ms.append((time.perf_counter() - started) * 1000)
+                reranking = RerankingStore(library, model, asked)
+                reranked = retrieve(reranking, [document_id], asked, "", BUDGETS.ask_passages)
+                searched = bool(reranking.bm25)
+                row = {"paper": paper["id"], "aspect": aspect, "kind": kind, "searched": searched,
+                       "coverage_baseline": round(base.coverage, 4), "coverage_rerank": round(reranked.coverage, 4),
+                       "max_cosine": round(max(reranking.cosines), 4) if reranking.cosines else None,
+                       "top3_changed": searched and {p.id for p in base.passages[:BUDGETS.evidence_passages]}
+                       != {p.id for p in reranked.passages[:BUDGETS.evidence_passages]}}
+                if searched:
+                    on_the_fly_ms.append(reranking.seconds * 1000)
                     started = time.perf_counter()
-                    base = retrieve(library, [document_id], asked, "", BUDGETS.ask_passages)
-                    retrieve_ms.append((time.perf_counter() - started) * 1000)
-                    reranking = RerankingStore(library, model, asked)
-                    reranked = retrieve(reranking, [document_id], asked, "", BUDGETS.ask_passages)
-                    searched = bool(reranking.bm25)
-                    row = {"paper": paper["id"], "aspect": aspect, "kind": kind, "searched": searched,
-                           "coverage_baseline": round(base.coverage, 4), "coverage_rerank": round(reranked.coverage, 4),
-                           "max_cosine": round(max(reranking.cosines), 4) if reranking.cosines else None,
-                           "top3_changed": searched and {p.id for p in base.passages[:BUDGETS.evidence_passages]}
-                           != {p.id for p in reranked.passages[:BUDGETS.evidence_passages]}}
-                    if searched:
-                        on_the_fly_ms.append(reranking.seconds * 1000)
-                        started = time.perf_counter()
-                        model.encode([asked], normalize_embeddings=True, show_progress_bar=False)
-                        question_only_ms.append((time.perf_counter() - started) * 1000)
-                        lengths = [len(ids_) for ids_ in model.tokenizer([p.text for p in reranking.bm25])["input_ids"]]
-                        truncated += sum(length > model.max_seq_length for length in lengths)
-                        passages_seen += len(lengths)
-                    else:  # no search terms: retrieve() answers from the openings with coverage 1.0, nothing to rank
-                        row["max_cosine"] = 1.0
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
+                    model.encode([asked], normalize_embeddings=True, show_progress_bar=False)
+                    question_only_ms.append((time.perf_counter() - started) * 1000)
+                    lengths = [len(ids_) for ids_ in model.tokenizer([p.text for p in reranking.bm25])["input_ids"]]
+                    truncated += sum(length > model.max_seq_length for length in lengths)
+                    passages_seen += len(lengths)
+                else:  # no search terms: retrieve() answers from the openings with coverage 1.0, nothing to rank
+                    row["max_cosine"] = 1.0
+                rows.append(row)
+                print(json.dumps(row), flush=True)
         close_app(app)
     _, peak = rss_mib()
     summary = sweep(rows)
