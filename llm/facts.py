@@ -5,12 +5,15 @@ What is checked (the README says the same):
   "the 1870s" is the number 1870): a number counts as supported only where one sentence of the document holds it
   together with the word it counts (the first content word after it: "14 hospitals" is not "14 months"), or, when
   nothing follows it, with the content word before it (its subject); a year, with one of the content words around
-  it;
+  it; and a count keeps its subject: where a word of its clause belongs, in the document, only to other counts of
+  the same kind (in the same sentence, or as a word the document uses at most twice), it is given to the wrong
+  thing ("The Leeds site employs 610 people" where the document says "The Leeds site employs 240 people, while
+  the Bristol plant employs 610");
 - names: runs of capitalized words ("Marie Le Goff", "Port Aven"; a sentence's first word only when the document
   never writes it in lower case): the run must appear in the document as written;
 - acronyms (two or more capitals, digits and hyphens: "NER", "COVID-19"): found in the document, any case.
-Spelled-out numbers, dates written as words and who-did-what (a result given to the wrong one of two things named
-in the same sentence) are not checked.
+Spelled-out numbers, dates written as words and who-did-what without a number ("Chief executive Clara Osei" where
+Clara Osei founded the company) are not checked.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Literal
 from llm.cleanup import content_words, split_sentences, words
 
 STEM_LENGTH = 6  # words sharing their first letters count as one (month/months, hospital/hospitals)
+RARE_SENTENCES = 2  # a word in at most this many sentences of the document names one thing (a site, a language)
+_CLAUSE_BREAK = re.compile(r"[,;:]\s+|\s+(?:and|while|whereas|but|against|versus|vs\.)\s+")
 _NUMBER = re.compile(
     r"(?<![\w.,])(\d{1,3}(?:[,\u00a0\u202f\u2009]\d{3})+|\d+)(?:\.(\d+))?(s\b)?(\s?(?:%|percent\b|per cent\b))?"
 )
@@ -58,6 +63,7 @@ class Fact:
     key: str  # as compared: a number's normalized value, a name as written, an acronym in upper case
     keeps: tuple[str, ...] = ()  # a number's word (stems) that a supporting sentence must hold too
     any_of: bool = False  # a year: one of the words around it is enough
+    near: tuple[str, ...] = ()  # a count's neighbours (stems): the words nearer to it than to any other count
 
 
 def _number_key(whole: str, decimals: str | None, percent: str | None) -> str:
@@ -78,10 +84,63 @@ def _near_word(text: str, after: bool) -> str | None:
     return next((word for word in reversed(tail) if word in found and not word.isdigit()), None)
 
 
+def _counts(sentence: str) -> list[tuple[re.Match, str]]:
+    """The numbers of a sentence that count something (not years), with their keys."""
+    found = []
+    for match in _NUMBER.finditer(sentence):
+        key = _number_key(match.group(1), match.group(2), match.group(4))
+        if not _YEAR.fullmatch(key):
+            found.append((match, key))
+    return found
+
+
+def _clauses(sentence: str) -> list[str]:
+    """A sentence cut where it turns to another count ("240 people, while the Bristol plant employs 610"; "by 5.1
+    days with veratinib and by 2.3 days with placebo"): at commas, semicolons and joining words. A piece without a
+    count joins the next one (the last such piece, the one before), so each piece holds one count and its words."""
+    pieces = [piece for piece in _CLAUSE_BREAK.split(sentence) if piece and piece.strip()]
+    clauses: list[str] = []
+    waiting = ""
+    for piece in pieces:
+        if not _counts(piece):
+            waiting += " " + piece
+            continue
+        clauses.append(waiting + " " + piece)
+        waiting = ""
+    if waiting:
+        if clauses:
+            clauses[-1] += " " + waiting
+        else:
+            clauses.append(waiting)
+    return clauses
+
+
+def _neighbours(sentence: str) -> list[tuple[str, set[str]]]:
+    """Each count of a (normalized) sentence with the stems of the content words of its clause. A clause with no
+    words of its own before its count shares the sentence's subject ("Migraine days fell by 5.1 days with
+    veratinib and by 2.3 days with placebo": both counts are of migraine days)."""
+    found = []
+    subject: set[str] = set()
+    for number, clause in enumerate(_clauses(sentence)):
+        counts = _counts(clause)
+        if not counts:
+            continue  # a sentence without counts is one clause
+        stems = {_stem(word) for word in content_words(clause) if not word.isdigit()}
+        before = {_stem(word) for word in content_words(clause[:counts[0][0].start()]) if not word.isdigit()}
+        if number == 0:
+            subject = before
+        elif not before:
+            stems |= subject
+        found += [(key, stems) for _, key in counts]
+    return found
+
+
 def facts_of(sentence: str) -> list[Fact]:
     """The numbers, names and acronyms of a sentence."""
     sentence = _normalize(sentence)
     facts: list[Fact] = []
+    near = [stems for _, stems in _neighbours(sentence)]
+    count_number = 0
     for match in _NUMBER.finditer(sentence):
         key = _number_key(match.group(1), match.group(2), match.group(4))
         if _YEAR.fullmatch(key):
@@ -93,7 +152,8 @@ def facts_of(sentence: str) -> list[Fact]:
         unit = _near_word(sentence[match.end():], after=True)
         subject = None if unit else _near_word(sentence[:match.start()], after=False)
         keeps = tuple(_stem(word) for word in (unit or subject,) if word)
-        facts.append(Fact("number", match.group(0).strip(), key, keeps))
+        facts.append(Fact("number", match.group(0).strip(), key, keeps, near=tuple(sorted(near[count_number]))))
+        count_number += 1
     acronyms = {match.group(0) for match in _ACRONYM.finditer(sentence) if not match.group(0).isdigit()}
     facts += [Fact("acronym", acronym, acronym.upper()) for acronym in sorted(acronyms)]
     facts += [Fact("name", name, name) for name in _names(sentence, acronyms)]
@@ -131,6 +191,10 @@ class SourceIndex:
     sentences: list[tuple[set[str], set[str]]] = field(default_factory=list)  # (number keys, word stems)
     texts: list[str] = field(default_factory=list)  # the same sentences as written
     lower_stems: set[str] = field(default_factory=set)  # stems of the words the document writes in lower case
+    neighbours: dict[str, set[str]] = field(default_factory=dict)  # stem -> keys of counts whose clause it is in
+    contrasts: dict[str, set[str]] = field(default_factory=dict)  # count key -> stems of other counts' clauses in
+    # its own sentences ("Leeds" for 610 in "The Leeds site employs 240 people, while the Bristol plant employs 610")
+    sentence_counts: dict[str, int] = field(default_factory=dict)  # stem -> sentences of the document holding it
 
     @classmethod
     def of(cls, text: str) -> SourceIndex:
@@ -145,6 +209,14 @@ class SourceIndex:
                 keys |= {key, key.rstrip("%")}  # "5%" in the text also supports a bare "5"
             index.sentences.append((keys, {_stem(word) for word in words(sentence)}))
             index.texts.append(sentence)
+            for stem in {_stem(word) for word in words(sentence)}:
+                index.sentence_counts[stem] = index.sentence_counts.get(stem, 0) + 1
+            clauses = _neighbours(sentence)
+            for key, stems in clauses:
+                for stem in stems:
+                    index.neighbours.setdefault(stem, set()).add(key)
+                others = set().union(*(theirs for other, theirs in clauses if other != key)) - stems
+                index.contrasts.setdefault(key, set()).update(others)
         return index
 
     def supports(self, fact: Fact) -> bool:
@@ -152,12 +224,27 @@ class SourceIndex:
         if fact.kind == "number":
             held = any if fact.any_of else all
             return any(fact.key in keys and (not fact.keeps or held(stem in stems for stem in fact.keeps))
-                       for keys, stems in self.sentences)
+                       for keys, stems in self.sentences) and not self._given_to_another(fact)
         if fact.kind == "acronym":
             return re.search(rf"(?<![\w-]){re.escape(fact.key)}(?![\w-])", self.text, re.IGNORECASE) is not None
         if " " not in fact.text and _stem(fact.text.lower()) in self.lower_stems:
             return True  # a sentence's first word that the document has in lower case ("Patients"): not a name
         return re.search(rf"(?<!\w){re.escape(fact.key)}(?!\w)", self.text) is not None
+
+    def _given_to_another(self, fact: Fact) -> bool:
+        """Whether a count is given to the wrong subject: a word of its clause in the output belongs, in the
+        document, to another count of the same kind (a percentage to percentages) and never to this one, either in
+        a sentence that holds both ("The Leeds site employs 610 people" where the document says "The Leeds site
+        employs 240 people, while the Bristol plant employs 610") or as a word the document uses once or twice
+        ("An Estonian model reaches 87.4 LAS" where 83.9 is the Estonian model's)."""
+        percent = fact.key.endswith("%")
+        for stem in fact.near:
+            beside = self.neighbours.get(stem, set())
+            if fact.key in beside or not any(other.endswith("%") == percent for other in beside):
+                continue
+            if stem in self.contrasts.get(fact.key, set()) or self.sentence_counts.get(stem, 0) <= RARE_SENTENCES:
+                return True
+        return False
 
     def unsupported(self, sentence: str) -> tuple[list[Fact], list[Fact]]:
         """A sentence's facts, and those the document does not hold."""
@@ -214,9 +301,10 @@ class Checked:
         return {"facts": self.facts, "rewritten": self.rewritten, "dropped": self.dropped}
 
 
-def check_text(runner, text: str, source: SourceIndex) -> Checked:
+def check_text(runner, text: str, source: SourceIndex, *, rewrite: bool = True) -> Checked:
     """Every sentence of a generated text whose facts the document does not hold is rewritten once from the
-    passage it most likely came from, and dropped if the rewrite fails the check too; it is never shown."""
+    passage it most likely came from (when rewrite; a wrong number copied back from its source sentence needs no
+    model call and is always tried), and dropped if it still fails the check; it is never shown."""
     from llm import prompts  # prompts import nothing from here; imported late to keep this module model-free
     from llm.budgets import BUDGETS
 
@@ -232,6 +320,9 @@ def check_text(runner, text: str, source: SourceIndex) -> Checked:
                     checked.rewritten += 1
                     checked.facts += len(facts)
                     sentences.append(repaired)
+                    continue
+                if not rewrite:
+                    checked.dropped += 1
                     continue
                 runner.check_cancelled()
                 max_tokens = min(2 * runner.model.count_tokens(sentence) + BUDGETS.rewrite_extra_tokens,
@@ -253,6 +344,23 @@ def check_text(runner, text: str, source: SourceIndex) -> Checked:
             kept.append(" ".join(sentences))
     checked.text = "\n\n".join(kept)
     return checked
+
+
+def facts_to_keep(texts: list[str], most: int) -> list[str]:
+    """The numbers (with the word after them), names and acronyms of some texts, each once, at most `most`: what a
+    merge prompt lists so that a fact does not drift between levels."""
+    found: list[str] = []
+    for text in texts:
+        for sentence in split_sentences(" ".join(text.split())):
+            sentence = _normalize(sentence)
+            for fact in facts_of(sentence):
+                shown = fact.text
+                if fact.kind == "number" and not fact.any_of:
+                    after = sentence[sentence.find(fact.text) + len(fact.text):].split()[:1]
+                    shown = " ".join([fact.text, *after]).rstrip(".,;:")
+                if shown not in found:
+                    found.append(shown)
+    return found[:most]
 
 
 def fact_precision(text: str, source: SourceIndex) -> tuple[int, int]:

@@ -107,3 +107,23 @@ def test_a_text_of_numbers_only_never_fails(fake_model):
     table = "\n".join(" ".join(str(row * column) for column in range(1, 12)) for row in range(1, 40))
     made = summarize(TaskRunner(FakeModel()), blocks_from_text(table), length="short")
     assert made.checked is not None and made.checked.dropped == 0
+
+
+@pytest.mark.parametrize(("sentence", "flagged"), [
+    ("The Leeds site employs 610 people.", ["610"]),  # Bristol's count given to Leeds
+    ("The Leeds site employs 240 people.", []),
+    ("The Bristol plant employs 610 staff.", ["610"]),  # "staff" is not the word the document counts in
+    ("Migraine days fell by 5.1 days with placebo.", ["5.1"]),  # the two arms of the result swapped
+    ("Migraine days fell by 2.3 days with placebo and by 5.1 days with veratinib.", []),
+    ("Side effects made 8% of the veratinib group stop treatment.", []),
+    ("An Estonian model reaches 87.4 LAS.", ["87.4"]),  # a result moved to the other model
+    ("The parser reaches a LAS of 87.4 on the test set.", []),
+])
+def test_a_count_keeps_its_subject(sentence, flagged):
+    source = SourceIndex.of(
+        "The Leeds site employs 240 people, while the Bristol plant employs 610. Monthly migraine days fell by 5.1 "
+        "days with veratinib and by 2.3 days with placebo. Side effects led 8% of the veratinib group to stop "
+        "treatment, against 3% on placebo. Our parser reaches a labelled attachment score (LAS) of 87.4 on the "
+        "test set. We also release a model for Estonian, which reaches 83.9 LAS."
+    )
+    assert [fact.text for fact in source.unsupported(sentence)[1]] == flagged
