@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llm.budgets import BUDGETS
+from llm.summarize import SummaryPlan
 from pdf_tools import Limits
 
 if TYPE_CHECKING:
@@ -133,6 +134,17 @@ class Settings(BaseSettings):
     seed: int = Field(
         BUDGETS.seed, ge=-1, le=2**31 - 1, description="Sampling seed; -1 picks a random one per request."
     )
+    summary_read_tokens: int = Field(
+        BUDGETS.summary_read_tokens, ge=0, le=1_000_000,
+        description="Most tokens of a text a summary's writer reads (never more than fit N_CTX): a longer text is "
+                    "read through its most salient sentences; 0 reads all of it (map and merge levels when it does "
+                    "not fit). The default is measured on the bundled model; a bigger model may read more.",
+    )
+    summary_candidates: int = Field(
+        BUDGETS.summary_candidates, ge=1, le=8,
+        description="Summaries written of the same input, of which the one that best covers the document and "
+                    "states only its facts is kept (more costs time).",
+    )
 
     # Server
     host: str = Field("127.0.0.1", min_length=1, description="Address to listen on.")
@@ -199,6 +211,10 @@ class Settings(BaseSettings):
         """The bounds on reading one PDF, for pdf_tools."""
         return Limits(max_pages=self.max_pages, timeout_s=self.pdf_timeout_s, page_timeout_s=self.pdf_page_timeout_s,
                       memory_mb=self.pdf_memory_mb, ocr=self.pdf_ocr, ocr_page_timeout_s=self.ocr_page_timeout_s)
+
+    def summary_plan(self) -> SummaryPlan:
+        """How summaries are made: SUMMARY_READ_TOKENS and SUMMARY_CANDIDATES."""
+        return SummaryPlan(read_tokens=self.summary_read_tokens, candidates=self.summary_candidates)
 
     def reading_limits(self) -> ReadingLimits:
         """The bounds on reading any document: the PDF limits and MAX_TEXT_CHARS."""

@@ -1,14 +1,22 @@
-"""Summary quality on long papers (ACLSum): this pipeline against the naive cut-to-fit baseline.
+"""Summary quality on long papers (ACLSum): the pipeline against today's map-and-merge, the naive cut-to-fit
+baseline and the paper's opening.
 
     python3 manage.py install --bench
-    .venv/bin/python bench/quality.py --split val --limit 20 --n-ctx 2048
+    .venv/bin/python bench/quality.py --split val --limit 20 --n-ctx 2048 --systems pipeline,hierarchical,naive,lead
 
-Input: each paper's body text (abstract excluded); reference: its abstract. Systems, both with the same model,
+Input: each paper's body text (abstract excluded); reference: its abstract. Systems, all with the same model,
 prompt, clean-up and N_CTX:
-  pipeline  the service's summarize(): one pass when the text fits, else map and merge levels
-  naive     what the original llama service did: cut the text to fit one context, summarize once
+  pipeline      the service's summarize() with SUMMARY_READ_TOKENS (--read-tokens) and SUMMARY_CANDIDATES
+                (--candidates): one pass when the text fits, else extract (its most salient sentences), then write
+  hierarchical  summarize() reading everything (SUMMARY_READ_TOKENS=0, one candidate): map and merge levels
+  naive         what the original llama service did: cut the text to fit one context, summarize once
+  lead          the paper's first 150 words (Lead-150, the classic extractive baseline; no model)
+  points        5 key points (key_points()), joined, scored like a summary
 Scores: ROUGE-1, ROUGE-2, ROUGE-Lsum (rouge-score, stemming on), share of degenerate outputs, seconds per paper,
-and context errors (any model call whose prompt plus output reserve exceeds N_CTX).
+context errors (any model call whose prompt plus output reserve exceeds N_CTX), fact precision before and after
+the check, words and the share inside the README's range for the length, and the share of sentences that are
+near-copies of one sentence of the paper. Design choices are made on --split train; val confirms; test is never
+used.
 """
 
 from __future__ import annotations
@@ -25,12 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from llm import TaskRunner, blocks_from_text, prompts, summarize  # noqa: E402
+from llm import TaskRunner, blocks_from_text, key_points, prompts, summarize  # noqa: E402
 from llm.budgets import BUDGETS  # noqa: E402
 from llm.cleanup import clean_prose, split_sentences  # noqa: E402
 from llm.errors import ContextOverflowError  # noqa: E402
 from llm.facts import SourceIndex, fact_precision  # noqa: E402
 from llm.model import Model  # noqa: E402
+from llm.salience import Salience  # noqa: E402
+from llm.summarize import SummaryPlan  # noqa: E402
 
 
 def load_papers(split: str, limit: int | None) -> list[dict]:
@@ -96,22 +106,41 @@ def fact_figures(body: str, summary: str, checked) -> dict:
     return figures
 
 
+LEAD_WORDS = 150
+POINTS = 5  # key points asked of each paper by the "points" system
+
+
+def length_figures(summary: str, body: str, length: str) -> dict:
+    """The summary's words, whether they fall in the README's range for the length, and the share of its
+    sentences that are near-copies of one sentence of the paper."""
+    low, high = prompts.LENGTHS[length].words
+    count = len(summary.split())
+    return {"words": count, "in_range": low <= count <= high, "copied": Salience(body).copied_share(summary)}
+
+
 def score(scorer, summary: str, reference: str) -> dict[str, float]:
     """ROUGE F-measures; Lsum splits both texts into sentences, one per line."""
     def lines(text: str) -> str:
         return "\n".join(split_sentences(text))
 
     result = scorer.score(lines(reference), lines(summary))
-    return {name: result[name].fmeasure for name in ("rouge1", "rouge2", "rougeLsum")}
+    return {name: result[name].fmeasure for name in ("rouge1", "rouge2", "rougeLsum") if name in result}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="val", choices=["train", "val", "test"])
+    parser.add_argument("--split", default="val", choices=["train", "val"],
+                        help="test is never used: designs are chosen on train and confirmed on val")
     parser.add_argument("--limit", type=int, default=20, help="first N papers of the split (0: all)")
     parser.add_argument("--n-ctx", default="2048", help="context size; a comma-separated list runs each in turn")
     parser.add_argument("--length", default="medium", choices=list(prompts.LENGTHS))
-    parser.add_argument("--systems", default="pipeline,naive")
+    parser.add_argument("--systems", default="pipeline,naive",
+                        help="pipeline, hierarchical (the pipeline reading everything: map and merge, one "
+                             "candidate), naive, lead (the first 150 words), points (5 key points, joined)")
+    parser.add_argument("--read-tokens", type=int, default=BUDGETS.summary_read_tokens,
+                        help="the pipeline's SUMMARY_READ_TOKENS")
+    parser.add_argument("--candidates", type=int, default=BUDGETS.summary_candidates,
+                        help="the pipeline's SUMMARY_CANDIDATES")
     parser.add_argument("--out", type=Path, help="write per-paper results as JSON here")
     parser.add_argument("--compare", type=Path,
                         help="an earlier --out file: say which summaries came out byte-identical to it")
@@ -131,7 +160,8 @@ def main() -> None:
     all_rows = {}
     for n_ctx in [int(value) for value in args.n_ctx.split(",")]:
         model = load_model(load_settings(n_ctx=n_ctx))
-        rows = run(model, papers, systems, args.length, scorer)
+        plan = SummaryPlan(read_tokens=args.read_tokens, candidates=args.candidates)
+        rows = run(model, papers, systems, args.length, scorer, plan)
         report(model, rows, args.length)
         if args.compare:
             compare(rows, args.compare, n_ctx)
@@ -142,7 +172,7 @@ def main() -> None:
         args.out.write_text(json.dumps(all_rows, indent=1), encoding="utf-8")
 
 
-def run(model, papers, systems, length, scorer) -> dict[str, list[dict]]:
+def run(model, papers, systems, length, scorer, plan: SummaryPlan) -> dict[str, list[dict]]:
     """Summarize every paper with every system; one row per paper and system."""
     rows: dict[str, list[dict]] = {system: [] for system in systems}
     for number, paper in enumerate(papers, start=1):
@@ -153,9 +183,16 @@ def run(model, papers, systems, length, scorer) -> dict[str, list[dict]]:
             error = None
             try:
                 checked = None
-                if system == "pipeline":
-                    result = summarize(runner, blocks_from_text(paper["body"]), length=length)
+                if system in ("pipeline", "hierarchical"):
+                    chosen = plan if system == "pipeline" else SummaryPlan(read_tokens=0, candidates=1)
+                    result = summarize(runner, blocks_from_text(paper["body"]), length=length, plan=chosen)
                     summary, chunks, levels, checked = result.summary, result.chunks, result.levels, result.checked
+                elif system == "points":
+                    result = key_points(runner, blocks_from_text(paper["body"]), count=POINTS)
+                    summary = "\n\n".join(point.text for point in result.points)
+                    chunks, levels, checked = result.chunks, 1, result.checked
+                elif system == "lead":
+                    summary, chunks, levels = " ".join(paper["body"].split()[:LEAD_WORDS]), 0, 0
                 else:
                     summary, chunks, levels = naive(runner, paper["body"], length), 1, 1
             except ContextOverflowError as overflow:
@@ -166,6 +203,7 @@ def run(model, papers, systems, length, scorer) -> dict[str, list[dict]]:
                    "calls": recorder.calls, "context_errors": recorder.overflows + (1 if error else 0),
                    "degenerate": degenerate, "retries": runner.degenerate_retries,
                    "tokens": model.count_tokens(paper["body"]), "summary": summary,
+                   **length_figures(summary, paper["body"], length),
                    **score(scorer, summary, paper["abstract"]), **fact_figures(paper["body"], summary, checked)}
             rows[system].append(row)
             print(f"[{number}/{len(papers)}] n_ctx {model.n_ctx} {system:8} {paper['id']:22} {row['tokens']:6} tok "
@@ -179,8 +217,9 @@ def report(model, rows: dict[str, list[dict]], length: str) -> None:
     print()
     print(f"model: {model.name}, N_CTX {model.n_ctx}, length {length}, temperature {BUDGETS.temperature:g}, "
           f"seed {BUDGETS.seed}")
-    print("| system | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | degenerate | context errors | s/paper | model calls/paper |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| system | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | degenerate | context errors | s/paper | model calls/paper "
+          "| words | in range | copied sentences |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for system, results in rows.items():
         def mean(key, results=results):
             return statistics.mean(row[key] for row in results)
@@ -188,7 +227,8 @@ def report(model, rows: dict[str, list[dict]], length: str) -> None:
         degenerate = sum(row["degenerate"] for row in results)
         errors = sum(row["context_errors"] for row in results)
         print(f"| {system} | {mean('rouge1'):.4f} | {mean('rouge2'):.4f} | {mean('rougeLsum'):.4f} | "
-              f"{degenerate}/{len(results)} | {errors} | {mean('seconds'):.1f} | {mean('calls'):.1f} |")
+              f"{degenerate}/{len(results)} | {errors} | {mean('seconds'):.1f} | {mean('calls'):.1f} | "
+              f"{mean('words'):.0f} | {mean('in_range'):.0%} | {mean('copied'):.0%} |")
     for system, results in rows.items():
         held, total = sum(row["facts_held"] for row in results), sum(row["facts"] for row in results)
         line = f"{system}: fact precision {held}/{total} = {held / max(1, total):.3f}"
@@ -198,10 +238,13 @@ def report(model, rows: dict[str, list[dict]], length: str) -> None:
                      f"rewritten {statistics.mean(row['rewritten'] for row in results):.2f}, dropped "
                      f"{statistics.mean(row['dropped'] for row in results):.2f}")
         print(line)
-    if "pipeline" in rows and "naive" in rows:
-        gain = statistics.mean(r["rougeLsum"] for r in rows["pipeline"]) / statistics.mean(
-            r["rougeLsum"] for r in rows["naive"]) - 1
-        print(f"ROUGE-Lsum of the pipeline relative to the naive baseline: {gain:+.1%}")
+    for baseline in ("naive", "lead", "hierarchical"):
+        if "pipeline" in rows and baseline in rows:
+            ours, theirs = rows["pipeline"], rows[baseline]
+            gain = statistics.mean(r["rougeLsum"] for r in ours) / statistics.mean(r["rougeLsum"] for r in theirs) - 1
+            wins = sum(a["rougeLsum"] > b["rougeLsum"] for a, b in zip(ours, theirs, strict=True))
+            print(f"ROUGE-Lsum of the pipeline relative to {baseline}: {gain:+.1%}, above it on {wins} of "
+                  f"{len(ours)} papers")
     print()
 
 

@@ -70,6 +70,41 @@ class Budgets:
     """Share of the remaining room for the document's opening (the closing gets what is left)."""
     min_opening_room: int = 32
     """Tokens of room below which the final prompt carries no opening or closing at all."""
+    salience_position_weight: float = 0.2
+    """How much a sentence's position counts in its salience against its centrality (llm/salience.py). Chosen on
+    the 99 ACLSum train papers (extracts of 150 words, ROUGE-Lsum against the abstract): 0.1 0.366, 0.2 0.382,
+    0.3 0.378, 0.4 0.357."""
+    boilerplate_repeats: int = 2
+    """A sentence whose words (numbers aside) recur more often than this in a document is boilerplate (running
+    headers, footers) and never chosen as salient."""
+    salience_position_decay: float = 10.0
+    """A sentence at a tenth of the document weighs half as much by position as the first one."""
+    summary_read_tokens: int = 2048
+    """Default of SUMMARY_READ_TOKENS: a longer text is not read whole by the summary's writer but through its most
+    salient sentences, this many tokens of them at most (extract, then abstract); 0 reads everything (map and merge
+    levels when it does not fit). Chosen on the first 16 ACLSum train papers at N_CTX 2048 (bench/RESULTS.md):
+    ROUGE-Lsum 0.342 reading 1,536 tokens, 0.354 reading as much as fits (about 1,700), against 0.327 for the first
+    150 words and 0.334 for the opening cut to fit."""
+    summary_candidates: int = 3
+    """Default of SUMMARY_CANDIDATES: how many summaries are written of the same input (the first at the request's
+    temperature, the others at candidate_temperature), of which the server keeps the one that is its own words,
+    fits the length, covers the document's salient content best and states the fewest facts it does not hold.
+    On the same 16 train papers, 3 candidates (reading 2,048 tokens) gave ROUGE-Lsum 0.358 and 100% of summaries in
+    their word range, against 0.354 and 88% with one."""
+    candidate_temperature: float = 0.7
+    """Sampling temperature of the second and later candidates."""
+    max_copied_share: float = 0.5
+    """A summary is the model's own sentences: a candidate with more than this share of near-copies of one
+    sentence of the document ranks below every candidate with fewer."""
+    merge_facts: int = 12
+    """Most facts (numbers, names, acronyms) of its inputs that a merge prompt lists to be kept as written."""
+    merge_fact_tokens: int = 64
+    """Tokens of a merge prompt kept for that list ..."""
+    merge_fact_ctx_divisor: int = 16
+    """... and at most n_ctx // 16 of them, so that a small context still has room to merge."""
+    min_read_tokens: int = 64
+    """Fewest tokens of salient sentences a summary's writer must have room for, or the context is refused as too
+    small."""
     max_merge_levels: int = 64
     """Merge levels after which the hierarchy is a bug (the budgets guarantee far fewer)."""
 

@@ -84,6 +84,16 @@ def similarity(a: str, b: str) -> float:
     return len(set_a & set_b) / len(set_a | set_b)
 
 
+def copied_sentence(text: str, sentences: list[str], threshold: float) -> str | None:
+    """The first of the sentences that the text copies almost word for word (word overlap at least threshold)."""
+    mine = set(words(text))
+    for sentence in sentences:
+        theirs = set(words(sentence))
+        if mine and len(mine & theirs) / len(mine | theirs) >= threshold:
+            return sentence
+    return None
+
+
 def is_near_duplicate(candidate: str, kept: list[str], threshold: float = 0.7) -> bool:
     """Whether candidate says what one of the kept texts already says."""
     key = " ".join(words(candidate))

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from llm import prompts
 from llm.budgets import BUDGETS
 from llm.checkpoints import digest, remembered
 from llm.chunking import Chunk, TextBlock, chunk_blocks
-from llm.cleanup import content_words, is_near_duplicate, parse_points, split_sentences, words
+from llm.cleanup import content_words, copied_sentence, is_near_duplicate, parse_points, split_sentences, words
 from llm.facts import Checked, SourceIndex, check_text
 from llm.runner import TaskRunner
+from llm.salience import Salience
 
 
 @dataclass
@@ -85,22 +85,20 @@ def _candidates(runner: TaskRunner, chunk: Chunk, index: int, messages, max_toke
     return found
 
 
-def _key_sentences(chunks: list[Chunk]) -> list[Point]:
-    """Sentences of the text ranked by how central their words are, for when the model gave too few points."""
-    frequency = Counter(word for chunk in chunks for word in content_words(chunk.text))
+def _key_sentences(chunks: list[Chunk], salience: Salience) -> list[Point]:
+    """Sentences of the text ranked by their salience (llm/salience.py), for when the model gave too few points."""
+    scores = {sentence.text: sentence.score for sentence in salience.sentences}
     ranked: list[Point] = []
     for index, chunk in enumerate(chunks):
         paragraphs = [re.sub(r"\s+", " ", paragraph) for paragraph in chunk.text.split("\n\n")]
         sentences = [sentence for paragraph in paragraphs for sentence in split_sentences(paragraph)]
         for order, sentence in enumerate(sentences):
-            sentence_words = content_words(sentence)
-            fewest, most = BUDGETS.key_sentence_words
-            if not fewest <= len(words(sentence)) <= most or not sentence.endswith((".", "!", "?", "。", "！", "？")):
-                continue
-            centrality = sum(frequency[word] for word in set(sentence_words)) / math.sqrt(len(sentence_words) + 1)
+            score = scores.get(sentence, -1.0)
+            if score < 0 or not sentence.endswith((".", "!", "?", "。", "！", "？")):
+                continue  # too short or long to be a point, or boilerplate
             pages = _cited_pages(sentence, chunk)
             if pages is not None:
-                ranked.append(Point(sentence, pages, centrality, (index, order + 1000)))
+                ranked.append(Point(sentence, pages, score, (index, order + 1000)))
     ranked.sort(key=lambda point: -point.score)
     return ranked
 
@@ -150,15 +148,17 @@ def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int, check
         if model.prompt_tokens(messages) + reserve + runner.margin() <= model.n_ctx:
             _add_distinct(kept, _candidates(runner, chunk, 0, messages, reserve))
 
+    salience = Salience("\n\n".join(block.text for block in blocks))
     if len(kept) < count:
-        _add_distinct_limited(kept, _key_sentences(chunks), count)
+        _add_distinct_limited(kept, _key_sentences(chunks, salience), count)
 
     for point in kept:
         point.score *= 1 + 0.5 * (point.support - 1)
     runner.progress("checking facts", 0, 1)
     chosen, checked = _checked(runner, sorted(kept, key=lambda point: -point.score), blocks, count)
     if len(chosen) < count:  # points the check dropped: the text's own key sentences take their places
-        _add_distinct_limited(chosen, [point for point in _key_sentences(chunks) if point not in chosen], count)
+        _add_distinct_limited(chosen, [point for point in _key_sentences(chunks, salience)
+                                       if point not in chosen], count)
     chosen.sort(key=lambda point: point.position)
     runner.progress("checking facts", 1, 1)
     if checked.rewritten or checked.dropped:
@@ -181,7 +181,8 @@ def _checked(runner: TaskRunner, points: list[Point], blocks: list[TextBlock],
     for point in points:
         if len(kept) >= count:
             break
-        quote = _copied_sentence(point.text, source.texts)
+        totals.original += f"{point.text}\n\n"  # what the check examined, for measuring it
+        quote = copied_sentence(point.text, source.texts, BUDGETS.verbatim_similarity)
         if quote is not None:
             point.text = quote
             totals.facts += len(source.unsupported(quote)[0])
@@ -195,17 +196,6 @@ def _checked(runner: TaskRunner, points: list[Point], blocks: list[TextBlock],
             point.text = checked.text
             kept.append(point)
     return kept, totals
-
-
-def _copied_sentence(point: str, sentences: list[str]) -> str | None:
-    """The sentence of the document that the point copies almost word for word, if there is one."""
-    point_words = set(words(point))
-    for sentence in sentences:
-        sentence_words = set(words(sentence))
-        union = point_words | sentence_words
-        if union and len(point_words & sentence_words) / len(union) >= BUDGETS.verbatim_similarity:
-            return sentence
-    return None
 
 
 def _add_distinct_limited(kept: list[Point], candidates: list[Point], count: int) -> None:

@@ -19,15 +19,15 @@ class LengthSpec:
 
     instruction: str  # what the prompt asks for
     max_tokens: int  # the token cap of the answer
-    words: str  # the usual length of the answer, for the README
+    words: tuple[int, int]  # the words the answer should have (the README table); a longer one is cut at a sentence
     max_sentences: int = 0  # the most sentences the instruction allows (bounds a short input's summary)
     bounded: bool = False  # shortened because the input is short
 
 
 LENGTHS = {
-    "short": LengthSpec("in 2 to 3 sentences", 120, "30-70", max_sentences=3),
-    "medium": LengthSpec("in one paragraph of 4 to 6 sentences", 250, "70-150", max_sentences=6),
-    "long": LengthSpec("in 2 to 3 paragraphs that cover every main topic", 500, "150-350", max_sentences=15),
+    "short": LengthSpec("in 2 to 3 sentences", 120, (30, 70), max_sentences=3),
+    "medium": LengthSpec("in one paragraph of 4 to 6 sentences", 250, (70, 150), max_sentences=6),
+    "long": LengthSpec("in 2 to 3 paragraphs that cover every main topic", 500, (150, 350), max_sentences=15),
 }
 
 
@@ -52,11 +52,11 @@ def short_text_tokens(spec: LengthSpec) -> int:
 
 def lengths_table() -> str:
     """The summary lengths as a Markdown table, for the README (tests/test_readme.py keeps it current)."""
-    rows = ["| `length` | asks for | usual length | token cap | on a short text |", "|---|---|---|---|---|"]
+    rows = ["| `length` | asks for | words (a longer summary loses its last sentences) | token cap | on a short text |", "|---|---|---|---|---|"]
     for name, spec in LENGTHS.items():
         tokens = short_text_tokens(spec)
         rows.append(
-            f"| `{name}` | {spec.instruction.removeprefix('in ')} | {spec.words.replace('-', '–')} words | "
+            f"| `{name}` | {spec.instruction.removeprefix('in ')} | {spec.words[0]}–{spec.words[1]} words | "
             f"{spec.max_tokens} | below {tokens:,} tokens (about {round(tokens * 0.75, -1):,.0f} words): at most a "
             f"third of the text's tokens + {BUDGETS.summary_tokens_per_sentence}, at most {spec.max_sentences} "
             "sentences |"
@@ -81,12 +81,13 @@ def section(text: str, words: int) -> list[Message]:
     )
 
 
-def merge(summaries: list[str], instruction: str) -> list[Message]:
-    """Combine summaries of consecutive parts into one summary."""
+def merge(summaries: list[str], instruction: str, facts: list[str] = ()) -> list[Message]:
+    """Combine summaries of consecutive parts into one summary, keeping their facts as written."""
     joined = "\n\n".join(summaries)
+    keep = f" Keep these facts exactly as written: {'; '.join(facts)}." if facts else ""
     return _messages(
         f"{joined}\n\nThe paragraphs above summarize consecutive parts of one document. "
-        f"Combine them into one summary of the whole document {instruction}."
+        f"Combine them into one summary of the whole document {instruction}.{keep}"
     )
 
 

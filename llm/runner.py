@@ -67,8 +67,10 @@ class TaskRunner:
         if self._should_cancel is not None and self._should_cancel():
             raise CancelledError("the task was cancelled")
 
-    def complete(self, messages: list[Message], max_tokens: int, repeat_penalty: float) -> Completion:
-        """One model call; the prompt plus max_tokens must fit the context window."""
+    def complete(self, messages: list[Message], max_tokens: int, repeat_penalty: float, *,
+                 temperature: float | None = None, seed: int | None = None) -> Completion:
+        """One model call; the prompt plus max_tokens must fit the context window. temperature and seed override
+        the task's (for candidates sampled from the same prompt)."""
         self.check_cancelled()
         prompt_tokens = self.model.prompt_tokens(messages)
         if prompt_tokens + max_tokens > self.model.n_ctx:
@@ -76,7 +78,8 @@ class TaskRunner:
                 f"internal budget error: {prompt_tokens} prompt + {max_tokens} output tokens > n_ctx {self.model.n_ctx}"
             )
         params = GenerationParams(
-            max_tokens=max_tokens, temperature=self.temperature, repeat_penalty=repeat_penalty, seed=self.seed,
+            max_tokens=max_tokens, temperature=self.temperature if temperature is None else temperature,
+            repeat_penalty=repeat_penalty, seed=self.seed if seed is None else seed,
             should_stop=self._should_stop,
         )
         started = time.monotonic()
@@ -90,14 +93,16 @@ class TaskRunner:
             raise CancelledError("the task was cancelled")
         return completion
 
-    def prose(self, messages: list[Message], max_tokens: int) -> CleanText:
+    def prose(self, messages: list[Message], max_tokens: int, *, temperature: float | None = None,
+              seed: int | None = None) -> CleanText:
         """A cleaned prose answer; a degenerate or empty one is retried once with a stronger repeat penalty."""
-        first = self.complete(messages, max_tokens, BUDGETS.repeat_penalty)
+        sampling = {"temperature": temperature, "seed": seed}
+        first = self.complete(messages, max_tokens, BUDGETS.repeat_penalty, **sampling)
         cleaned = clean_prose(first.text, truncated=first.finish_reason == "length")
         if cleaned.text and not cleaned.degenerate:
             return cleaned
         self.degenerate_retries += 1
-        second = self.complete(messages, max_tokens, BUDGETS.retry_repeat_penalty)
+        second = self.complete(messages, max_tokens, BUDGETS.retry_repeat_penalty, **sampling)
         retried = clean_prose(second.text, truncated=second.finish_reason == "length")
         if retried.text and (not retried.degenerate or not cleaned.text):
             return retried

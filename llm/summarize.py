@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from llm import prompts
@@ -10,8 +11,22 @@ from llm.checkpoints import digest, remembered
 from llm.chunking import TextBlock, chunk_blocks, pack_texts
 from llm.cleanup import split_sentences
 from llm.errors import ModelUnavailableError
-from llm.facts import Checked, SourceIndex, check_text
+from llm.facts import Checked, SourceIndex, check_text, fact_precision, facts_to_keep
 from llm.runner import TaskRunner
+from llm.salience import Salience
+
+
+@dataclass(frozen=True)
+class SummaryPlan:
+    """How summaries are made (the SUMMARY_READ_TOKENS and SUMMARY_CANDIDATES settings); the defaults are
+    measured, and a bigger model may want others."""
+
+    read_tokens: int = BUDGETS.summary_read_tokens
+    """The most tokens of a text the summary's writer reads (never more than fit its context): a longer text is
+    read through its most salient sentences, as many as fit; 0: read it all (one pass when it fits the context,
+    else map and merge levels)."""
+    candidates: int = BUDGETS.summary_candidates
+    """Summaries written of the same input; the best by the document's own measures is kept."""
 
 
 @dataclass
@@ -69,7 +84,7 @@ def check_context(model, most_points: int) -> None:
 
 def summarize(
     runner: TaskRunner, blocks: list[TextBlock], *, length: str, max_tokens: int | None = None,
-    checkpoints=None,
+    checkpoints=None, plan: SummaryPlan = SummaryPlan(),
 ) -> Summary:
     """Summarize the blocks at the requested length (never longer than about a third of the text itself),
     within the model's context on every call."""
@@ -86,12 +101,29 @@ def summarize(
     final_overhead = model.prompt_tokens(prompts.summary("", spec))
     single_budget = model.n_ctx - final_overhead - final_reserve - margin
 
-    if input_tokens <= single_budget:
+    read_budget = min(plan.read_tokens, single_budget) if plan.read_tokens else single_budget
+    if input_tokens <= read_budget:
         runner.progress("summarizing", 0, 1)
-        summary = _final(runner, prompts.summary(full_text, spec), final_reserve, full_text, warnings, spec.bounded)
+        summary = _final(runner, prompts.summary(full_text, spec), final_reserve, full_text, warnings, spec.bounded,
+                         plan.candidates, _word_range(spec))
         runner.progress("summarizing", 1, 1)
         checked = _checked(runner, summary, full_text, warnings, final_reserve)
         return Summary(checked.text, chunks=1, levels=1, strategy="single", warnings=warnings, checked=checked)
+    if plan.read_tokens:
+        # Extract, then abstract: the writer reads the document's most salient sentences, in its order.
+        if read_budget < BUDGETS.min_read_tokens:
+            raise ModelUnavailableError(
+                f"N_CTX={model.n_ctx} leaves too little room next to this model's prompts; raise N_CTX"
+            )
+        runner.progress("summarizing", 0, 1)
+        # A text with no sentence to choose (a table of numbers, one endless line) is read from its opening.
+        extract = (Salience(full_text).extract(read_budget, model.count_tokens)
+                   or model.split_tokens(full_text, read_budget)[0])
+        summary = _final(runner, prompts.summary(extract, spec), final_reserve, full_text, warnings, spec.bounded,
+                         plan.candidates, _word_range(spec))
+        runner.progress("summarizing", 1, 1)
+        checked = _checked(runner, summary, full_text, warnings, final_reserve)
+        return Summary(checked.text, chunks=1, levels=1, strategy="extract", warnings=warnings, checked=checked)
 
     separator = BUDGETS.separator_tokens
     final_input_budget = model.n_ctx - final_overhead - final_reserve - margin - separator
@@ -99,7 +131,8 @@ def summarize(
     while True:  # part summaries must fit, two at a time, into a merge prompt and into the final prompt
         section_words = max(BUDGETS.min_section_words, int(section_reserve * BUDGETS.section_words_per_token))
         instruction = f"in at most {section_words} words"
-        merge_budget = model.n_ctx - model.prompt_tokens(prompts.merge([], instruction)) - section_reserve - margin
+        merge_budget = (model.n_ctx - model.prompt_tokens(prompts.merge([], instruction)) - _fact_room(model)
+                        - section_reserve - margin)
         if merge_budget >= 2 * (section_reserve + separator) and final_input_budget >= section_reserve + separator:
             break
         if section_reserve <= BUDGETS.section_reserve_floor:
@@ -115,7 +148,10 @@ def summarize(
         runner.progress("summarizing parts", index, len(chunks))
 
         def summarize_part(chunk=chunk):
+            # Checked against its own part before anything builds on it (numbers copied back, the rest dropped):
+            # a fact invented here would otherwise be carried up every level.
             text = runner.prose(prompts.section(chunk.text, section_words), section_reserve).text
+            text = check_text(runner, text, SourceIndex.of(chunk.text), rewrite=False).text
             return {"text": text or _extractive_fallback(chunk.text, runner, section_reserve), "stand_in": not text}
 
         part = remembered(checkpoints, f"part:{index}:{digest(chunk.text)}", summarize_part)
@@ -131,6 +167,7 @@ def summarize(
     opening = model.split_tokens(chunks[0].text, int(room * BUDGETS.final_opening_share))[0] if with_edges else ""
     closing = _closing(model, chunks[-1].text, room - model.count_tokens(opening)) if with_edges else ""
     levels = 1
+    source = SourceIndex.of(full_text)
     while sum(model.count_tokens(text) + 2 for text in summaries) > summaries_budget:
         levels += 1
         if levels > BUDGETS.max_merge_levels:
@@ -144,7 +181,9 @@ def summarize(
                 continue
 
             def merge_group(group=group):
-                text = runner.prose(prompts.merge(group, instruction), section_reserve).text
+                facts = _facts_that_fit(model, group)
+                text = runner.prose(prompts.merge(group, instruction, facts), section_reserve).text
+                text = check_text(runner, text, source, rewrite=False).text
                 joined = "\n\n".join(group)
                 return {"text": text or _extractive_fallback(joined, runner, section_reserve), "stand_in": not text}
 
@@ -162,13 +201,24 @@ def summarize(
     levels += 1
     runner.progress("writing final summary", 0, 1)
     condensed = "\n\n".join(part for part in (opening, *summaries, closing) if part.strip())
-    summary = _final(
-        runner, prompts.summary(condensed, spec), final_reserve, "\n\n".join(summaries), warnings, spec.bounded
-    )
+    summary = _final(runner, prompts.summary(condensed, spec), final_reserve, "\n\n".join(summaries), warnings,
+                     spec.bounded, plan.candidates, _word_range(spec), full_text)
     runner.progress("writing final summary", 1, 1)
     checked = _checked(runner, summary, full_text, warnings, final_reserve)
     return Summary(checked.text, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings,
                    checked=checked)
+
+
+def _facts_that_fit(model, texts: list[str]) -> list[str]:
+    """The facts of a merge's inputs that its prompt lists, as many as fit its room for them."""
+    facts = facts_to_keep(texts, BUDGETS.merge_facts)
+    while facts and model.count_tokens("; ".join(facts)) > _fact_room(model):
+        facts.pop()
+    return facts
+
+
+def _fact_room(model) -> int:
+    return min(BUDGETS.merge_fact_tokens, model.n_ctx // BUDGETS.merge_fact_ctx_divisor)
 
 
 def _checked(runner: TaskRunner, summary: str, full_text: str, warnings: list[str], reserve: int) -> Checked:
@@ -210,8 +260,12 @@ def _closing(model, text: str, max_tokens: int) -> str:
     return tail.strip()
 
 
-def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warnings: list[str], bounded: bool) -> str:
-    cleaned = runner.prose(messages, reserve)
+def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warnings: list[str], bounded: bool,
+           candidates: int, word_range: tuple[int, int], document: str | None = None) -> str:
+    """The final summary: the best of `candidates` written from the same prompt, by the document's own measures
+    (source_text stands in when the model gives nothing; document, when given, is what candidates are scored on),
+    its last sentences left out while it has more words than its range allows."""
+    cleaned = _best_candidate(runner, messages, reserve, candidates, document or source_text, word_range)
     if cleaned.text:
         if cleaned.cut:
             warnings.append(
@@ -221,6 +275,53 @@ def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warning
                 f"the summary reached its limit of {reserve} tokens; raise max_tokens or choose a longer length "
                 "if it ends too early"
             )
-        return cleaned.text
+        return _at_most_words(cleaned.text, word_range[1])
     warnings.append("the model gave no usable summary, so the opening sentences of the text are shown instead")
     return _extractive_fallback(source_text, runner, reserve)
+
+
+def _at_most_words(text: str, most_words: int) -> str:
+    """The text without its last sentences while it has more than most_words words (one sentence always stays)."""
+    paragraphs = [split_sentences(paragraph) for paragraph in re.split(r"\n\s*\n", text.strip())]
+    paragraphs = [sentences for sentences in paragraphs if sentences]
+    while sum(len(sentence.split()) for sentences in paragraphs for sentence in sentences) > most_words:
+        if len(paragraphs) == 1 and len(paragraphs[0]) == 1:
+            break
+        paragraphs[-1].pop()
+        if not paragraphs[-1]:
+            paragraphs.pop()
+    return "\n\n".join(" ".join(sentences) for sentences in paragraphs)
+
+
+def _word_range(spec: prompts.LengthSpec) -> tuple[int, int]:
+    """The words a summary of this length should have; a short text's summary (bounded) has no lower bound."""
+    return (0, spec.words[1]) if spec.bounded else spec.words
+
+
+def _best_candidate(runner: TaskRunner, messages, reserve: int, candidates: int, document: str,
+                    word_range: tuple[int, int]):
+    """The first candidate at the task's temperature, the others sampled; the kept one is, in order: not empty or
+    degenerate, not mostly copied, within the word range once the sentences the fact check would drop are left out
+    (and a long one cut to the range), then the one whose facts the document holds best and whose words cover its
+    salient content most."""
+    first = runner.prose(messages, reserve)
+    if candidates <= 1:
+        return first
+    salience = Salience(document)
+    source = SourceIndex.of(document)
+    written = [first] + [
+        runner.prose(messages, reserve, temperature=BUDGETS.candidate_temperature, seed=runner.seed + number)
+        for number in range(1, candidates)
+    ]
+
+    def rank(cleaned) -> tuple:
+        if not cleaned.text or cleaned.degenerate:
+            return (False, False, False, 0.0)
+        held, total = fact_precision(cleaned.text, source)
+        copied = salience.copied_share(cleaned.text) > BUDGETS.max_copied_share
+        holding = [sentence for sentence in split_sentences(" ".join(cleaned.text.split()))
+                   if not source.unsupported(sentence)[1]]
+        fits = word_range[0] <= len(_at_most_words(" ".join(holding), word_range[1]).split()) <= word_range[1]
+        return (True, not copied, fits, salience.coverage(cleaned.text) * (held + 1) / (total + 1))
+
+    return max(written, key=rank)

@@ -37,7 +37,8 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
     metrics = Metrics(store, host)
     init_metrics(app, metrics)
     service = JobService(
-        store, make_executor(host, settings.seed, library, settings.reading_limits(), metrics.observe_call),
+        store, make_executor(host, settings.seed, library, settings.reading_limits(), metrics.observe_call,
+                             settings.summary_plan()),
         describe_job_error,
         can_run=lambda: host.state == "ready", on_end=metrics.observe_job,
         ttl_s=settings.job_ttl_hours * 3600, max_queue=settings.max_queue, poll_s=0.5,

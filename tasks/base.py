@@ -14,6 +14,7 @@ from jobs.service import Checkpoints
 from library.store import LibraryStore
 from llm import TaskRunner
 from llm.budgets import BUDGETS
+from llm.summarize import SummaryPlan
 from settings import LimitedBySettings
 from tasks.document import Document, ReadingLimits
 
@@ -105,6 +106,7 @@ class TaskWork:
     library_name: str = ""  # the job's library (routes/auth.py), which every library read and write names
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None
     reading_limits: ReadingLimits | None = None  # for tasks that read an upload
+    summary_plan: SummaryPlan = field(default_factory=SummaryPlan)  # how summaries are made (settings)
 
     def elapsed_ms(self) -> int:
         """Time since the task started."""

@@ -9,14 +9,16 @@ from library.store import LibraryStore
 from llm import TaskRunner
 from llm.host import ModelHost
 from llm.runner import CallObserver
+from llm.summarize import SummaryPlan
 from tasks import TASKS
 from tasks.base import TaskWork
 from tasks.document import ReadingLimits
 
 
 def make_executor(host: ModelHost, seed: int, library: LibraryStore, reading_limits: ReadingLimits,
-                  on_call: CallObserver | None = None) -> Execute:
+                  on_call: CallObserver | None = None, summary_plan: SummaryPlan | None = None) -> Execute:
     """The function the job worker calls for each job; on_call sees every model call (for metrics)."""
+    plan = summary_plan or SummaryPlan()
 
     def documents_still_there(job: Job) -> None:
         # A job on stored documents answers only while they exist: a result about a deleted one is never kept.
@@ -37,7 +39,7 @@ def make_executor(host: ModelHost, seed: int, library: LibraryStore, reading_lim
                 should_cancel=control.cancelled, should_stop=control.interrupted, on_call=on_call,
             )
         work = TaskWork(runner, control.checkpoints, library=library, library_name=job.library,
-                        progress=control.progress, reading_limits=reading_limits)
+                        progress=control.progress, reading_limits=reading_limits, summary_plan=plan)
         documents_still_there(job)
         result = task.run(work, task.read_input(job.input), options).model_dump(mode="json")
         documents_still_there(job)

@@ -31,8 +31,9 @@ class SummaryResult(TaskResult):
 
     summary: str = Field(description="Never empty (a text with nothing to summarize is refused with no_answer).")
     levels: int = Field(ge=1, description="Rounds of model calls, the final one included.")
-    strategy: Literal["single", "hierarchical"] = Field(
-        description="`single`: the text fit one context; `hierarchical`: map, merge, write."
+    strategy: Literal["single", "extract", "hierarchical"] = Field(
+        description="`single`: the text was read whole; `extract`: through its most salient sentences "
+                    "(SUMMARY_READ_TOKENS); `hierarchical`: map, merge, write (SUMMARY_READ_TOKENS=0)."
     )
     checked: FactChecks | None = CheckedField
 
@@ -40,7 +41,7 @@ class SummaryResult(TaskResult):
 def run(work: TaskWork, document: Document, options: SummaryOptions) -> SummaryResult:
     """Summarize the document."""
     made = summarize(work.runner, document.blocks, length=options.length, max_tokens=options.max_tokens,
-                     checkpoints=work.checkpoints)
+                     checkpoints=work.checkpoints, plan=work.summary_plan)
     if not made.summary.strip():
         if made.checked is not None and made.checked.dropped:
             raise NoAnswerError("no summary could be written: every sentence the model wrote stated numbers, names "

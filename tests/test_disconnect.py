@@ -17,6 +17,8 @@ from werkzeug.serving import make_server
 from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, long_text, server_env
 from tests.fakes import FakeModel
 
+LONG_JOB = 0  # SUMMARY_READ_TOKENS: a long text is read whole, part by part, so its job runs long enough to leave
+
 
 @pytest.fixture
 def serve(make_app):
@@ -65,7 +67,7 @@ def _wait_for(predicate, timeout: float, what: str):
 
 def test_a_synchronous_client_that_hangs_up_cancels_its_job(serve):
     model = FakeModel(n_ctx=512, seconds_per_token=0.03)
-    url, _ = serve(model)
+    url, _ = serve(model, summary_read_tokens=LONG_JOB)
     sock = _send_and_keep_open(url, "/generate-summary", {"text": long_text()})
     job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
     sock.close()
@@ -81,7 +83,7 @@ def test_a_synchronous_client_that_hangs_up_cancels_its_job(serve):
 
 def test_a_job_another_request_joined_goes_on_when_the_first_client_hangs_up(serve):
     model = FakeModel(n_ctx=512, seconds_per_token=0.03)
-    url, _ = serve(model)
+    url, _ = serve(model, summary_read_tokens=LONG_JOB)
     body = {"text": long_text()}
     sock = _send_and_keep_open(url, "/generate-summary", body)
     job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
@@ -96,7 +98,7 @@ def test_a_job_another_request_joined_goes_on_when_the_first_client_hangs_up(ser
 
 def test_a_request_that_became_a_job_keeps_running_after_its_client_leaves(serve):
     model = FakeModel(n_ctx=512, seconds_per_token=0.02)
-    url, _ = serve(model, sync_timeout_s=0.5)
+    url, _ = serve(model, sync_timeout_s=0.5, summary_read_tokens=LONG_JOB)
     response = requests.post(f"{url}/generate-summary", json={"text": long_text(40)}, timeout=30)
     assert response.status_code == 202  # handed over as a job: the client now owns it by its id
     job = requests.get(response.headers["Location"].join([url, "?wait=30"]), timeout=40).json()

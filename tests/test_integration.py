@@ -85,7 +85,7 @@ def small_context_model():
 
 def test_text_longer_than_the_context_is_summarized_hierarchically(make_app, small_context_model):
     recorder = RecordingModel(small_context_model)
-    client = make_app(recorder, n_ctx=512).test_client()
+    client = make_app(recorder, n_ctx=512, summary_read_tokens=0).test_client()
     text = f"{SAMPLE_TEXT}\n\n{SAMPLE_TEXT}"
     assert small_context_model.count_tokens(text) > 512
     response = _post(client, "/generate-summary", {"text": text, "length": "short"})
@@ -95,6 +95,22 @@ def test_text_longer_than_the_context_is_summarized_hierarchically(make_app, sma
     assert body["chunks"] >= 2 and body["levels"] >= 2
     assert body["summary"]
     assert recorder.calls
+    for prompt_tokens, max_tokens, completion_tokens in recorder.calls:
+        assert prompt_tokens + max_tokens <= 512
+        assert completion_tokens <= max_tokens
+
+
+def test_text_longer_than_the_context_is_read_through_its_salient_sentences(make_app, small_context_model):
+    """The default: one call on the most salient sentences, which fit the context, with the fact check after."""
+    recorder = RecordingModel(small_context_model)
+    client = make_app(recorder, n_ctx=512).test_client()
+    text = f"{SAMPLE_TEXT}\n\n{SAMPLE_TEXT}"
+    response = _post(client, "/generate-summary", {"text": text, "length": "short"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["strategy"], body["chunks"], body["levels"]) == ("extract", 1, 1)
+    assert body["summary"] and set(body["checked"]) == {"facts", "rewritten", "dropped"}
+    assert len(recorder.calls) - body["checked"]["rewritten"] - body["checked"]["dropped"] <= 2  # (+1 retry)
     for prompt_tokens, max_tokens, completion_tokens in recorder.calls:
         assert prompt_tokens + max_tokens <= 512
         assert completion_tokens <= max_tokens
@@ -162,7 +178,7 @@ def test_long_pdf_at_a_small_context_goes_several_levels_and_every_call_fits(mak
     from tests.test_pdf_tools import shared
 
     recorder = RecordingModel(small_context_model)
-    client = make_app(recorder, n_ctx=512).test_client()
+    client = make_app(recorder, n_ctx=512, summary_read_tokens=0).test_client()
     response = client.post(
         "/generate-summary",
         data={"file": (io.BytesIO(shared("reportlab-userguide.pdf")), "guide.pdf"), "pages": "6-8",

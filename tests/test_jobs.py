@@ -60,7 +60,7 @@ def test_long_poll_returns_as_soon_as_the_job_ends(make_app):
 
 
 def test_events_stream_progress_in_order_then_the_result(make_app):
-    client = make_app(FakeModel(n_ctx=512)).test_client()
+    client = make_app(FakeModel(n_ctx=512), summary_read_tokens=0).test_client()  # map and merge: many stages
     job_id = _post(client, "/generate-summary?async=true", {"text": long_text()}).get_json()["job_id"]
     response = client.get(f"/jobs/{job_id}/events")
     assert response.mimetype == "text/event-stream"
@@ -77,7 +77,7 @@ def test_events_stream_progress_in_order_then_the_result(make_app):
 
 def test_cancel_a_queued_job_and_a_running_one(make_app):
     model = GatedModel(n_ctx=512)
-    client = make_app(model).test_client()
+    client = make_app(model, summary_read_tokens=0).test_client()  # map and merge: many calls to stop between
     running = _post(client, "/generate-summary?async=true", {"text": long_text()}).get_json()["job_id"]
     assert model.entered.wait(10)
     queued = _post(client, "/generate-points?async=true", {"text": SAMPLE_TEXT}).get_json()["job_id"]

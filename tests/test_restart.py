@@ -8,8 +8,11 @@ import pytest
 import requests
 
 from llm import TaskRunner, blocks_from_text, summarize
+from llm.summarize import SummaryPlan
 from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, server_env
 from tests.fakes import FakeModel
+
+MAP_AND_MERGE = SummaryPlan(read_tokens=0)  # a long text's parts are what checkpoints save
 
 
 def test_restarted_summary_resumes_from_saved_part_summaries():
@@ -24,9 +27,10 @@ def test_restarted_summary_resumes_from_saved_part_summaries():
             saved[key] = value
 
     first = FakeModel(n_ctx=512)
-    summarize(TaskRunner(first), blocks_from_text(text), length="medium", checkpoints=Saved())
+    summarize(TaskRunner(first), blocks_from_text(text), length="medium", checkpoints=Saved(), plan=MAP_AND_MERGE)
     second = FakeModel(n_ctx=512)
-    result = summarize(TaskRunner(second), blocks_from_text(text), length="medium", checkpoints=Saved())
+    result = summarize(TaskRunner(second), blocks_from_text(text), length="medium", checkpoints=Saved(),
+                       plan=MAP_AND_MERGE)
     assert result.summary
     assert len(second.calls) == 1  # only the final summary: every part and merge came from the checkpoints
     assert len(first.calls) > 5
@@ -34,7 +38,7 @@ def test_restarted_summary_resumes_from_saved_part_summaries():
 
 @pytest.mark.model
 def test_job_and_library_survive_sigkill_and_restart(tmp_path):
-    env = server_env(DATA_DIR=str(tmp_path / "data"), N_CTX="512")
+    env = server_env(DATA_DIR=str(tmp_path / "data"), N_CTX="512", SUMMARY_READ_TOKENS="0")  # parts to resume
     port = free_port()
     server = ServerProcess([sys.executable, "api.py", "--port", str(port)], port, env, tmp_path / "first.log")
     text = "\n\n".join(SAMPLE_TEXT.replace("lighthouse", f"lighthouse {n}") for n in range(3))

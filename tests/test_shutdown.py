@@ -25,7 +25,7 @@ from tests.fakes import FakeModel
 
 def _start_slow_job(make_app, data_dir: Path, grace_s: float, seconds_per_token: float):
     model = FakeModel(n_ctx=512, seconds_per_token=seconds_per_token)
-    app = make_app(model, data_dir=data_dir, shutdown_grace_s=grace_s)
+    app = make_app(model, data_dir=data_dir, shutdown_grace_s=grace_s, summary_read_tokens=0)  # parts to resume
     pool = ThreadPoolExecutor(1)
     answer = pool.submit(app.test_client().post, "/generate-summary", json={"text": long_text()})
     store = app.extensions["jobs"].store
@@ -61,11 +61,11 @@ def test_with_grace_the_running_call_finishes_and_its_result_is_kept(make_app, t
     assert len(saved) == len(model.calls) == 1  # the call under way at SIGTERM finished and was saved
     # The next start runs it to the end, from the saved part on.
     resumed_model = FakeModel(n_ctx=512)
-    resumed = make_app(resumed_model, data_dir=tmp_path)
+    resumed = make_app(resumed_model, data_dir=tmp_path, summary_read_tokens=0)
     job = resumed.test_client().get(f"/jobs/{job_id}?wait=30").get_json()
     assert job["status"] == "succeeded" and job["result"]["summary"]
     uncut = FakeModel(n_ctx=512)
-    make_app(uncut, data_dir=tmp_path / "fresh").test_client().post(
+    make_app(uncut, data_dir=tmp_path / "fresh", summary_read_tokens=0).test_client().post(
         "/generate-summary", json={"text": long_text()})
     assert len(resumed_model.calls) == len(uncut.calls) - 1
 
@@ -82,7 +82,7 @@ def test_new_work_is_queued_not_started_during_shutdown(make_app, tmp_path):
 @pytest.mark.model
 def test_gunicorn_sigterm_puts_the_job_back_and_the_next_start_finishes_it(tmp_path):
     data_dir = tmp_path / "data"
-    env = server_env(DATA_DIR=str(data_dir), N_CTX="512", SHUTDOWN_GRACE_S="0")
+    env = server_env(DATA_DIR=str(data_dir), N_CTX="512", SHUTDOWN_GRACE_S="0", SUMMARY_READ_TOKENS="0")
     command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"]
     port = free_port()
     server = ServerProcess(command, port, {**env, "PORT": str(port)}, tmp_path / "first.log")

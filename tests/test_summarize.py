@@ -1,12 +1,17 @@
-"""Summaries on the fake model: one pass or hierarchical, always within the context, never empty."""
+"""Summaries on the fake model: one pass, extract then abstract, or hierarchical; always within the context,
+never empty, never longer than the length asked for."""
 
 import pytest
 
 from llm import TaskRunner, blocks_from_text, prompts, summarize
 from llm.budgets import BUDGETS
+from llm.cleanup import split_sentences
 from llm.errors import ModelUnavailableError
+from llm.summarize import SummaryPlan
 from tests.conftest import long_text
 from tests.fakes import FakeModel
+
+READ_ALL = SummaryPlan(read_tokens=0)  # today's map and merge levels for a text longer than the context
 
 
 def test_short_text_is_summarized_in_one_pass():
@@ -22,7 +27,8 @@ def test_short_text_is_summarized_in_one_pass():
 @pytest.mark.parametrize("n_ctx", [256, 512, 1024])
 def test_long_text_goes_hierarchical_and_every_call_fits(n_ctx):
     model = FakeModel(n_ctx=n_ctx)
-    result = summarize(TaskRunner(model), blocks_from_text(long_text(120, sentences=3)), length="medium")
+    result = summarize(TaskRunner(model), blocks_from_text(long_text(120, sentences=3)), length="medium",
+                       plan=READ_ALL)
     assert result.strategy == "hierarchical"
     assert result.chunks > 3
     assert result.levels >= 2
@@ -34,7 +40,7 @@ def test_long_text_goes_hierarchical_and_every_call_fits(n_ctx):
 def test_map_step_sees_every_part_of_the_document():
     model = FakeModel(n_ctx=512)
     text = long_text(60, sentences=3)
-    summarize(TaskRunner(model), blocks_from_text(text), length="medium")
+    summarize(TaskRunner(model), blocks_from_text(text), length="medium", plan=READ_ALL)
     seen = " ".join(call.messages[-1]["content"] for call in model.calls)
     for i in range(60):
         assert f"Section {i} explains" in seen
@@ -71,14 +77,14 @@ def test_progress_is_reported_and_cancel_stops_work():
     events = []
     model = FakeModel(n_ctx=512)
     runner = TaskRunner(model, on_progress=lambda *event: events.append(event))
-    summarize(runner, blocks_from_text(long_text(40, sentences=3)), length="medium")
+    summarize(runner, blocks_from_text(long_text(40, sentences=3)), length="medium", plan=READ_ALL)
     assert events[0][1] == 0 and events[-1][1] == events[-1][2]
 
     calls = []
     runner = TaskRunner(FakeModel(n_ctx=512), should_cancel=lambda: len(calls) > 0)
     runner.progress = lambda *event: calls.append(event)
     with pytest.raises(CancelledError):
-        summarize(runner, blocks_from_text(long_text(40, sentences=3)), length="medium")
+        summarize(runner, blocks_from_text(long_text(40, sentences=3)), length="medium", plan=READ_ALL)
 
 
 class _WideTemplateModel(FakeModel):
@@ -95,7 +101,8 @@ class _WideTemplateModel(FakeModel):
 @pytest.mark.parametrize(("n_ctx", "overhead"), [(256, 60), (320, 80), (512, 150), (384, 40)])
 def test_tight_contexts_still_finish_within_the_context(n_ctx, overhead):
     model = _WideTemplateModel(overhead, n_ctx=n_ctx)
-    result = summarize(TaskRunner(model), blocks_from_text(long_text(60, sentences=3)), length="medium")
+    result = summarize(TaskRunner(model), blocks_from_text(long_text(60, sentences=3)), length="medium",
+                       plan=READ_ALL)
     assert result.strategy == "hierarchical" and result.summary
     assert all(call.prompt_tokens + call.params.max_tokens <= n_ctx for call in model.calls)
 
@@ -150,3 +157,100 @@ def test_a_one_sentence_text_gets_a_one_sentence_summary_no_longer_than_itself()
     spec = prompts.summary_length("medium", 20)
     assert spec.instruction == "in one sentence"
     assert spec.max_tokens == 20
+
+
+def test_a_long_text_is_read_through_its_most_salient_sentences():
+    """Extract, then abstract: one call, on the sentences that say most about the whole text, in its order."""
+    filler = "\n\n".join(f"Page {i} lists office hours, parking rules and phone numbers." for i in range(80))
+    subject = ("The lighthouse at Port Aven guides fishing boats past the reef. The lighthouse keeper lit the "
+               "lighthouse lamp every night. Fishing boats from Port Aven trusted the lighthouse lamp.")
+    text = f"{subject}\n\n{filler}\n\nThe lighthouse lamp of Port Aven still guides the fishing boats."
+    model = FakeModel(n_ctx=512)
+    result = summarize(TaskRunner(model), blocks_from_text(text), length="short", plan=SummaryPlan(read_tokens=120))
+    assert (result.strategy, result.chunks, result.levels) == ("extract", 1, 1)
+    (call,) = model.calls
+    read = call.messages[-1]["content"]
+    assert call.prompt_tokens - model.prompt_tokens(prompts.summary("", prompts.LENGTHS["short"])) <= 120 + 4
+    assert read.index("keeper lit") < read.index("still guides")  # the document's order
+    assert read.count("office hours") < 3  # the filler is not what it reads
+    assert result.summary.startswith("The lighthouse at Port Aven guides fishing boats past the reef.")
+
+
+def test_a_text_within_the_read_budget_is_read_whole():
+    model = FakeModel()
+    text = long_text(6, sentences=3)
+    result = summarize(TaskRunner(model), blocks_from_text(text), length="short",
+                       plan=SummaryPlan(read_tokens=model.count_tokens(text)))
+    assert result.strategy == "single"
+    assert " ".join(text.split()) in " ".join(model.calls[0].messages[-1]["content"].split())
+
+
+def test_of_several_candidates_the_one_that_states_only_the_documents_facts_is_kept():
+    text = long_text(30, sentences=3) + "\n\nThe survey covered 412 villages in 14 regions."
+    invented = "Section 1 explains topic 1 in 2019. The survey covered 980 villages in 31 regions."
+    faithful = "Experts explain topic 1 in detail and why it matters. The survey covered 412 villages in 14 regions."
+    model = FakeModel([invented, faithful, invented])
+    runner = TaskRunner(model, seed=7)
+    result = summarize(runner, blocks_from_text(text), length="short", plan=SummaryPlan(read_tokens=200, candidates=3))
+    assert result.summary == faithful
+    assert result.checked.counts() == {"facts": 4, "rewritten": 0, "dropped": 0}
+    first, *others = model.calls
+    assert (first.params.temperature, first.params.seed) == (BUDGETS.temperature, 7)
+    assert {call.params.temperature for call in others} == {BUDGETS.candidate_temperature}
+    assert [call.params.seed for call in others] == [8, 9]
+
+
+def test_a_summary_longer_than_its_length_loses_its_last_sentences():
+    sentences = [
+        "The harbour walls were built of granite by the fishers of the old town.",
+        "Ferries leave every morning for the island and return before the evening tide.",
+        "A small museum keeps the lamps, logbooks and uniforms of former keepers.",
+        "Storms in winter often close the coastal road for several days at a time.",
+        "Local bakers sell a sweet bread that visitors carry home as a souvenir.",
+        "The annual festival fills every inn, campsite and spare bedroom nearby.",
+        "Birdwatchers count puffins, gannets and terns on the cliffs each spring.",
+        "Schoolchildren learn knots, tides and signals from retired sailors.",
+        "The chapel bell still rings whenever a boat is overdue after dark.",
+        "Painters have come for the changing light since the railway arrived.",
+        "Fishermen mend their nets on the quay while gulls wait for scraps.",
+        "The lifeboat crew trains every Thursday whatever the weather brings.",
+        "Old cottages along the lane have thick walls against the salt wind.",
+        "A narrow footpath climbs from the beach to the ruined watchtower.",
+    ]
+    model = FakeModel(default=lambda messages: " ".join(sentences))
+    text = long_text(40, sentences=3) + "\n\n" + " ".join(sentences)  # so that the fact check keeps every one
+    result = summarize(TaskRunner(model), blocks_from_text(text), length="medium")
+    high = prompts.LENGTHS["medium"].words[1]
+    assert len(result.summary.split()) <= high
+    assert result.summary == " ".join(sentences[:len(split_sentences(result.summary))])
+    assert len(result.summary.split()) > high - 16  # only what was too long is left out
+
+
+def test_merges_list_their_inputs_facts_and_invented_ones_never_reach_them():
+    text = "\n\n".join(f"Site {i} employs {100 + i} people. Section {i} explains topic {i} in detail."
+                       for i in range(60))
+
+    def part(messages):
+        if "one part of a longer document" in messages[-1]["content"]:
+            return "Site 7 employs 555 people. " + ". ".join(messages[-1]["content"].split(". ")[:4]) + "."
+        return "The sites employ many people."
+
+    model = FakeModel(n_ctx=512, default=part)
+    summarize(TaskRunner(model), blocks_from_text(text), length="medium", plan=READ_ALL)
+    merges = [call.messages[-1]["content"] for call in model.calls
+              if "consecutive parts" in call.messages[-1]["content"]]
+    assert merges and all("Keep these facts exactly as written: " in merge for merge in merges)
+    assert any("people" in merge.split("Keep these facts")[1] for merge in merges)
+    assert not any("555" in call.messages[-1]["content"] for call in model.calls[1:])
+
+
+@pytest.mark.parametrize("text", [
+    "\n".join(" | ".join(str(row * column) for column in range(1, 9)) for row in range(1, 400)),  # a table only
+    " ".join(f"word{n} and more words" for n in range(3000)),  # one endless line without a full stop
+])
+def test_a_text_with_no_sentence_to_choose_is_read_from_its_opening(text):
+    model = FakeModel(n_ctx=1024)
+    result = summarize(TaskRunner(model), blocks_from_text(text), length="short")
+    assert result.strategy == "extract" and result.summary
+    (call, *_) = model.calls
+    assert call.messages[-1]["content"].startswith(" ".join(text.split()[:20]).split(" |")[0])
