@@ -84,12 +84,17 @@ def _near_word(text: str, after: bool) -> str | None:
     return next((word for word in reversed(tail) if word in found and not word.isdigit()), None)
 
 
+def _is_year(match: re.Match, key: str) -> bool:
+    """A year is four plain digits ("1870", "the 1870s"), never "1,900" or "1900.5" or "1900%"."""
+    return bool(_YEAR.fullmatch(key)) and match.group(1).isdigit() and not match.group(2) and not match.group(4)
+
+
 def _counts(sentence: str) -> list[tuple[re.Match, str]]:
     """The numbers of a sentence that count something (not years), with their keys."""
     found = []
     for match in _NUMBER.finditer(sentence):
         key = _number_key(match.group(1), match.group(2), match.group(4))
-        if not _YEAR.fullmatch(key):
+        if not _is_year(match, key):
             found.append((match, key))
     return found
 
@@ -143,7 +148,7 @@ def facts_of(sentence: str) -> list[Fact]:
     count_number = 0
     for match in _NUMBER.finditer(sentence):
         key = _number_key(match.group(1), match.group(2), match.group(4))
-        if _YEAR.fullmatch(key):
+        if _is_year(match, key):
             # A year counts nothing: it keeps its sentence instead (any of the words around it).
             around = [word for word in content_words(sentence[:match.start()])[-3:]
                       + content_words(sentence[match.end():])[:3] if not word.isdigit()]

@@ -52,7 +52,8 @@ def short_text_tokens(spec: LengthSpec) -> int:
 
 def lengths_table() -> str:
     """The summary lengths as a Markdown table, for the README (tests/test_readme.py keeps it current)."""
-    rows = ["| `length` | asks for | words (a longer summary loses its last sentences) | token cap | on a short text |", "|---|---|---|---|---|"]
+    rows = ["| `length` | asks for | words (a longer summary loses its last sentences) | token cap | on a short text |",
+            "|---|---|---|---|---|"]
     for name, spec in LENGTHS.items():
         tokens = short_text_tokens(spec)
         rows.append(

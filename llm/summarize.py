@@ -1,15 +1,18 @@
-"""Summaries of any length of text: one pass when it fits the context, map and merge levels when it does not."""
+"""Summaries of any length of text: one pass when it fits what the writer reads; else the writer reads its most
+salient sentences (extract, then abstract), or, with SUMMARY_READ_TOKENS=0, map and merge levels. Several candidates
+can be written; every summary is fact-checked against the whole text and cut to its length's word range."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from llm import prompts
 from llm.budgets import BUDGETS
 from llm.checkpoints import digest, remembered
 from llm.chunking import TextBlock, chunk_blocks, pack_texts
-from llm.cleanup import split_sentences
+from llm.cleanup import CleanText, is_near_duplicate, split_sentences
 from llm.errors import ModelUnavailableError
 from llm.facts import Checked, SourceIndex, check_text, fact_precision, facts_to_keep
 from llm.runner import TaskRunner
@@ -27,6 +30,21 @@ class SummaryPlan:
     else map and merge levels)."""
     candidates: int = BUDGETS.summary_candidates
     """Summaries written of the same input; the best by the document's own measures is kept."""
+
+
+@dataclass
+class _Reading:
+    """The text being summarized, with what its checks compute from it, each once."""
+
+    text: str
+
+    @cached_property
+    def salience(self) -> Salience:
+        return Salience(self.text)
+
+    @cached_property
+    def source(self) -> SourceIndex:
+        return SourceIndex.of(self.text)
 
 
 @dataclass
@@ -91,6 +109,7 @@ def summarize(
     model = runner.model
     warnings: list[str] = []
     full_text = "\n\n".join(block.text for block in blocks)
+    reading = _Reading(full_text)
     input_tokens = model.count_tokens(full_text)
     spec = prompts.summary_length(length, input_tokens)
     requested = max_tokens or spec.max_tokens
@@ -102,28 +121,24 @@ def summarize(
     single_budget = model.n_ctx - final_overhead - final_reserve - margin
 
     read_budget = min(plan.read_tokens, single_budget) if plan.read_tokens else single_budget
-    if input_tokens <= read_budget:
+    if input_tokens <= read_budget or plan.read_tokens:
+        reads, strategy = full_text, "single"
+        if input_tokens > read_budget:
+            # Extract, then abstract: the writer reads the document's most salient sentences, in its order.
+            if read_budget < BUDGETS.min_read_tokens:
+                raise ModelUnavailableError(
+                    f"N_CTX={model.n_ctx} leaves too little room next to this model's prompts; raise N_CTX"
+                )
+            # A text with no sentence to choose (a table of numbers, one endless line) is read from its opening.
+            reads = (reading.salience.extract(read_budget, model.count_tokens)
+                     or model.split_tokens(full_text, read_budget)[0])
+            strategy = "extract"
         runner.progress("summarizing", 0, 1)
-        summary = _final(runner, prompts.summary(full_text, spec), final_reserve, full_text, warnings, spec.bounded,
-                         plan.candidates, _word_range(spec))
+        summary, alternatives = _final(runner, prompts.summary(reads, spec), final_reserve, full_text, warnings,
+                                       spec.bounded, plan.candidates, _word_range(spec), reading)
         runner.progress("summarizing", 1, 1)
-        checked = _checked(runner, summary, full_text, warnings, final_reserve)
-        return Summary(checked.text, chunks=1, levels=1, strategy="single", warnings=warnings, checked=checked)
-    if plan.read_tokens:
-        # Extract, then abstract: the writer reads the document's most salient sentences, in its order.
-        if read_budget < BUDGETS.min_read_tokens:
-            raise ModelUnavailableError(
-                f"N_CTX={model.n_ctx} leaves too little room next to this model's prompts; raise N_CTX"
-            )
-        runner.progress("summarizing", 0, 1)
-        # A text with no sentence to choose (a table of numbers, one endless line) is read from its opening.
-        extract = (Salience(full_text).extract(read_budget, model.count_tokens)
-                   or model.split_tokens(full_text, read_budget)[0])
-        summary = _final(runner, prompts.summary(extract, spec), final_reserve, full_text, warnings, spec.bounded,
-                         plan.candidates, _word_range(spec))
-        runner.progress("summarizing", 1, 1)
-        checked = _checked(runner, summary, full_text, warnings, final_reserve)
-        return Summary(checked.text, chunks=1, levels=1, strategy="extract", warnings=warnings, checked=checked)
+        checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, _word_range(spec)[1])
+        return Summary(checked.text, chunks=1, levels=1, strategy=strategy, warnings=warnings, checked=checked)
 
     separator = BUDGETS.separator_tokens
     final_input_budget = model.n_ctx - final_overhead - final_reserve - margin - separator
@@ -167,7 +182,6 @@ def summarize(
     opening = model.split_tokens(chunks[0].text, int(room * BUDGETS.final_opening_share))[0] if with_edges else ""
     closing = _closing(model, chunks[-1].text, room - model.count_tokens(opening)) if with_edges else ""
     levels = 1
-    source = SourceIndex.of(full_text)
     while sum(model.count_tokens(text) + 2 for text in summaries) > summaries_budget:
         levels += 1
         if levels > BUDGETS.max_merge_levels:
@@ -183,7 +197,7 @@ def summarize(
             def merge_group(group=group):
                 facts = _facts_that_fit(model, group)
                 text = runner.prose(prompts.merge(group, instruction, facts), section_reserve).text
-                text = check_text(runner, text, source, rewrite=False).text
+                text = check_text(runner, text, reading.source, rewrite=False).text
                 joined = "\n\n".join(group)
                 return {"text": text or _extractive_fallback(joined, runner, section_reserve), "stand_in": not text}
 
@@ -201,10 +215,10 @@ def summarize(
     levels += 1
     runner.progress("writing final summary", 0, 1)
     condensed = "\n\n".join(part for part in (opening, *summaries, closing) if part.strip())
-    summary = _final(runner, prompts.summary(condensed, spec), final_reserve, "\n\n".join(summaries), warnings,
-                     spec.bounded, plan.candidates, _word_range(spec), full_text)
+    summary, alternatives = _final(runner, prompts.summary(condensed, spec), final_reserve, "\n\n".join(summaries),
+                                   warnings, spec.bounded, plan.candidates, _word_range(spec), reading)
     runner.progress("writing final summary", 1, 1)
-    checked = _checked(runner, summary, full_text, warnings, final_reserve)
+    checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, _word_range(spec)[1])
     return Summary(checked.text, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings,
                    checked=checked)
 
@@ -221,15 +235,21 @@ def _fact_room(model) -> int:
     return min(BUDGETS.merge_fact_tokens, model.n_ctx // BUDGETS.merge_fact_ctx_divisor)
 
 
-def _checked(runner: TaskRunner, summary: str, full_text: str, warnings: list[str], reserve: int) -> Checked:
-    """The summary after the fact check, with a warning when sentences had to be rewritten or dropped; when nothing
-    the model wrote holds, the text's opening sentences (which claim nothing it does not say) stand in."""
+def _checked(runner: TaskRunner, summary: str, reading: _Reading, warnings: list[str], reserve: int,
+             alternatives: list[str], most_words: int) -> Checked:
+    """The summary after the fact check, with a warning when sentences had to be rewritten or dropped. Sentences
+    dropped are replaced, as far as the length allows, by sentences of the other candidates whose facts the text
+    holds and that say something new; when nothing the model wrote holds, the text's opening sentences (which claim
+    nothing it does not say) stand in."""
     runner.progress("checking facts", 0, 1)
-    source = SourceIndex.of(full_text)
+    source = reading.source
     checked = check_text(runner, summary, source)
+    if checked.dropped and alternatives:
+        checked.text, added_facts = _refilled(checked.text, checked.dropped, alternatives, reading, most_words)
+        checked.facts += added_facts
     runner.progress("checking facts", 1, 1)
     if not checked.text and checked.dropped:
-        checked.text = _extractive_fallback(full_text, runner, reserve)
+        checked.text = _extractive_fallback(reading.text, runner, reserve)
         checked.facts = len(source.unsupported(checked.text)[0])
         warnings.append("every sentence the model wrote stated numbers, names or acronyms the document does not "
                         "have, so the opening sentences of the text are shown instead")
@@ -239,6 +259,34 @@ def _checked(runner: TaskRunner, summary: str, full_text: str, warnings: list[st
             "numbers, names or acronyms the document does not have"
         )
     return checked
+
+
+def _refilled(text: str, wanted: int, alternatives: list[str], reading: _Reading, most_words: int) -> tuple[str, int]:
+    """The text with up to `wanted` sentences of the alternatives added at its end: each one whose facts the text
+    read holds, new (not a near-duplicate of a sentence kept), within most_words in all and never making the summary
+    mostly copied; and the facts they add."""
+    source, salience = reading.source, reading.salience
+    paragraphs = [split_sentences(paragraph) for paragraph in re.split(r"\n\s*\n", text.strip()) if paragraph.strip()]
+    paragraphs = paragraphs or [[]]
+    kept = [sentence for sentences in paragraphs for sentence in sentences]
+    added = facts = 0
+    copies = sum(salience.copied(sentence) for sentence in kept)
+    for alternative in alternatives:
+        for sentence in split_sentences(" ".join(alternative.split())):
+            if added >= wanted:
+                break
+            found, unsupported = source.unsupported(sentence)
+            if unsupported or is_near_duplicate(sentence, kept) or len(
+                    " ".join([*kept, sentence]).split()) > most_words:
+                continue
+            if salience.copied(sentence) and (copies + 1) / (len(kept) + 1) > BUDGETS.max_copied_share:
+                continue  # a summary stays the model's own words
+            copies += salience.copied(sentence)
+            paragraphs[-1].append(sentence)
+            kept.append(sentence)
+            added += 1
+            facts += len(found)
+    return "\n\n".join(" ".join(sentences) for sentences in paragraphs), facts
 
 
 def _closing(model, text: str, max_tokens: int) -> str:
@@ -261,11 +309,13 @@ def _closing(model, text: str, max_tokens: int) -> str:
 
 
 def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warnings: list[str], bounded: bool,
-           candidates: int, word_range: tuple[int, int], document: str | None = None) -> str:
+           candidates: int, word_range: tuple[int, int], reading: _Reading) -> tuple[str, list[str]]:
     """The final summary: the best of `candidates` written from the same prompt, by the document's own measures
-    (source_text stands in when the model gives nothing; document, when given, is what candidates are scored on),
-    its last sentences left out while it has more words than its range allows."""
-    cleaned = _best_candidate(runner, messages, reserve, candidates, document or source_text, word_range)
+    (source_text stands in when the model gives nothing; candidates are scored on the text being summarized),
+    its last sentences left out while it has more words than its range allows; and the other candidates, best
+    first."""
+    cleaned, *others = _ranked_candidates(runner, messages, reserve, candidates, reading, word_range)
+    alternatives = [other.text for other in others if other.text and not other.degenerate]
     if cleaned.text:
         if cleaned.cut:
             warnings.append(
@@ -275,9 +325,9 @@ def _final(runner: TaskRunner, messages, reserve: int, source_text: str, warning
                 f"the summary reached its limit of {reserve} tokens; raise max_tokens or choose a longer length "
                 "if it ends too early"
             )
-        return _at_most_words(cleaned.text, word_range[1])
+        return _at_most_words(cleaned.text, word_range[1]), alternatives
     warnings.append("the model gave no usable summary, so the opening sentences of the text are shown instead")
-    return _extractive_fallback(source_text, runner, reserve)
+    return _extractive_fallback(source_text, runner, reserve), []
 
 
 def _at_most_words(text: str, most_words: int) -> str:
@@ -298,17 +348,16 @@ def _word_range(spec: prompts.LengthSpec) -> tuple[int, int]:
     return (0, spec.words[1]) if spec.bounded else spec.words
 
 
-def _best_candidate(runner: TaskRunner, messages, reserve: int, candidates: int, document: str,
-                    word_range: tuple[int, int]):
-    """The first candidate at the task's temperature, the others sampled; the kept one is, in order: not empty or
-    degenerate, not mostly copied, within the word range once the sentences the fact check would drop are left out
-    (and a long one cut to the range), then the one whose facts the document holds best and whose words cover its
-    salient content most."""
+def _ranked_candidates(runner: TaskRunner, messages, reserve: int, candidates: int, reading: _Reading,
+                       word_range: tuple[int, int]) -> list[CleanText]:
+    """The first candidate at the task's temperature, the others sampled, best first; the best is, in order: not
+    empty or degenerate, not mostly copied, within the word range once the sentences the fact check would drop are
+    left out (and a long one cut to the range), then the one whose facts the document holds best and whose words
+    cover its salient content most."""
     first = runner.prose(messages, reserve)
     if candidates <= 1:
-        return first
-    salience = Salience(document)
-    source = SourceIndex.of(document)
+        return [first]
+    salience, source = reading.salience, reading.source
     written = [first] + [
         runner.prose(messages, reserve, temperature=BUDGETS.candidate_temperature, seed=runner.seed + number)
         for number in range(1, candidates)
@@ -324,4 +373,4 @@ def _best_candidate(runner: TaskRunner, messages, reserve: int, candidates: int,
         fits = word_range[0] <= len(_at_most_words(" ".join(holding), word_range[1]).split()) <= word_range[1]
         return (True, not copied, fits, salience.coverage(cleaned.text) * (held + 1) / (total + 1))
 
-    return max(written, key=rank)
+    return sorted(written, key=rank, reverse=True)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench.fact_check import LABELLED, evaluate
+from bench.fact_check import HELD_OUT, LABELLED, evaluate
 from llm import TaskRunner, TextBlock, blocks_from_text, key_points, summarize
 from llm.facts import SourceIndex, check_text, facts_of
 from tests.conftest import post_json
@@ -51,7 +51,9 @@ def test_the_checker_against_the_hand_labelled_sentences():
     assert {row["kind"] for row in labelled["sentences"]} >= {"number", "unit", "year", "name", "acronym",
                                                               "wrong subject", "paraphrase"}
     measured = evaluate(labelled)
-    assert measured["precision"] >= 0.85 and measured["recall"] >= 0.8, measured
+    assert measured["precision"] >= 0.85 and measured["recall"] >= 0.85, measured
+    held_out = evaluate(json.loads(HELD_OUT.read_text(encoding="utf-8")))  # written after the checker
+    assert held_out["precision"] >= 0.85 and held_out["recall"] >= 0.85, held_out
 
 
 def test_a_wrong_number_is_copied_back_from_its_source_sentence(source):
@@ -71,6 +73,12 @@ def test_an_unsupported_sentence_is_rewritten_once_by_the_model_then_dropped(sou
     assert checked.facts == 2  # Thomas Haig and NER: nothing of the dropped sentence counts
     rewrite_prompt = model.calls[0].messages[-1]["content"]
     assert "built in the 1870s by Thomas Haig" in rewrite_prompt and "Thomas Hague" in rewrite_prompt
+
+
+@pytest.fixture
+def client(make_app, fake_model):
+    """One summary candidate, so that the queued answers are the ones checked."""
+    return make_app(fake_model, summary_candidates=1).test_client()
 
 
 def test_summaries_and_points_say_what_was_checked(client, fake_model):
@@ -127,3 +135,10 @@ def test_a_count_keeps_its_subject(sentence, flagged):
         "test set. We also release a model for Estonian, which reaches 83.9 LAS."
     )
     assert [fact.text for fact in source.unsupported(sentence)[1]] == flagged
+
+
+def test_a_count_written_with_a_thousands_separator_is_never_a_year():
+    source = SourceIndex.of("Dunmore station handles 4,200 passengers a day, while Kelby station handles 1,900.")
+    assert [fact.text for fact in source.unsupported("Kelby station handles 4,200 passengers a day.")[1]] == ["4,200"]
+    assert source.unsupported("Kelby station handles 1,900.")[1] == []
+    assert [fact.any_of for fact in facts_of("In 1900 it had 1,900 staff.")] == [True, False]

@@ -12,7 +12,7 @@ from llm.summarize import SummaryPlan
 from tests.conftest import SAMPLE_TEXT, ServerProcess, free_port, server_env
 from tests.fakes import FakeModel
 
-MAP_AND_MERGE = SummaryPlan(read_tokens=0)  # a long text's parts are what checkpoints save
+MAP_AND_MERGE = SummaryPlan(read_tokens=0, candidates=1)  # a long text's parts are what checkpoints save
 
 
 def test_restarted_summary_resumes_from_saved_part_summaries():

@@ -11,13 +11,14 @@ from llm.summarize import SummaryPlan
 from tests.conftest import long_text
 from tests.fakes import FakeModel
 
-READ_ALL = SummaryPlan(read_tokens=0)  # today's map and merge levels for a text longer than the context
+READ_ALL = SummaryPlan(read_tokens=0)  # map and merge levels for a text longer than the context
+ONE = SummaryPlan(candidates=1)  # one summary written, so that each call can be counted and its answer queued
 
 
 def test_short_text_is_summarized_in_one_pass():
     model = FakeModel(["The tower guides ships."])
     text = "A short text about a tower. It guides ships."
-    result = summarize(TaskRunner(model), blocks_from_text(text), length="medium")
+    result = summarize(TaskRunner(model), blocks_from_text(text), length="medium", plan=ONE)
     assert result.strategy == "single"
     assert (result.chunks, result.levels) == (1, 1)
     assert result.summary == "The tower guides ships."
@@ -50,7 +51,7 @@ def test_degenerate_output_is_retried_with_a_stronger_penalty():
     loop = "Ships ships ships ships ships ships ships."
     model = FakeModel([loop, "Lighthouses guide ships at night."])
     runner = TaskRunner(model)
-    result = summarize(runner, blocks_from_text("Lighthouses guide ships at night."), length="medium")
+    result = summarize(runner, blocks_from_text("Lighthouses guide ships at night."), length="medium", plan=ONE)
     assert result.summary == "Lighthouses guide ships at night."
     assert runner.degenerate_retries == 1
     assert model.calls[1].params.repeat_penalty > model.calls[0].params.repeat_penalty
@@ -59,7 +60,7 @@ def test_degenerate_output_is_retried_with_a_stronger_penalty():
 def test_empty_output_never_gives_an_empty_summary():
     model = FakeModel(["<|im_end|>", "   "])
     result = summarize(TaskRunner(model), blocks_from_text("The keepers left in 1998. Lights are automatic now."),
-                       length="medium")
+                       length="medium", plan=ONE)
     assert result.summary.startswith("The keepers left in 1998.")
     assert result.warnings
 
@@ -127,7 +128,7 @@ SHORT_TEXT = " ".join(
 def test_a_summary_is_never_longer_than_about_a_third_of_its_text(length):
     model = FakeModel(default=lambda messages: " ".join(["The harbour was built by the guild of fishers."] * 40))
     text_tokens = model.count_tokens(SHORT_TEXT)
-    result = summarize(TaskRunner(model), blocks_from_text(SHORT_TEXT), length=length)
+    result = summarize(TaskRunner(model), blocks_from_text(SHORT_TEXT), length=length, plan=ONE)
     (call,) = [call for call in model.calls if call.params.repeat_penalty == BUDGETS.repeat_penalty]
     bound = text_tokens // BUDGETS.summary_input_divisor
     assert call.params.max_tokens <= bound + BUDGETS.summary_tokens_per_sentence  # room to finish one sentence
@@ -138,8 +139,8 @@ def test_a_summary_is_never_longer_than_about_a_third_of_its_text(length):
 
 def test_a_smaller_max_tokens_still_wins_over_the_bound_and_a_larger_one_does_not():
     model = FakeModel()
-    summarize(TaskRunner(model), blocks_from_text(SHORT_TEXT), length="long", max_tokens=40)
-    summarize(TaskRunner(model), blocks_from_text(SHORT_TEXT), length="long", max_tokens=2000)
+    summarize(TaskRunner(model), blocks_from_text(SHORT_TEXT), length="long", plan=ONE, max_tokens=40)
+    summarize(TaskRunner(model), blocks_from_text(SHORT_TEXT), length="long", plan=ONE, max_tokens=2000)
     bounded = prompts.summary_length("long", model.count_tokens(SHORT_TEXT))
     assert [call.params.max_tokens for call in model.calls] == [40, bounded.max_tokens]
 
@@ -166,7 +167,8 @@ def test_a_long_text_is_read_through_its_most_salient_sentences():
                "lighthouse lamp every night. Fishing boats from Port Aven trusted the lighthouse lamp.")
     text = f"{subject}\n\n{filler}\n\nThe lighthouse lamp of Port Aven still guides the fishing boats."
     model = FakeModel(n_ctx=512)
-    result = summarize(TaskRunner(model), blocks_from_text(text), length="short", plan=SummaryPlan(read_tokens=120))
+    result = summarize(TaskRunner(model), blocks_from_text(text), length="short",
+                       plan=SummaryPlan(read_tokens=120, candidates=1))
     assert (result.strategy, result.chunks, result.levels) == ("extract", 1, 1)
     (call,) = model.calls
     read = call.messages[-1]["content"]
@@ -254,3 +256,15 @@ def test_a_text_with_no_sentence_to_choose_is_read_from_its_opening(text):
     assert result.strategy == "extract" and result.summary
     (call, *_) = model.calls
     assert call.messages[-1]["content"].startswith(" ".join(text.split()[:20]).split(" |")[0])
+
+
+def test_a_sentence_the_fact_check_drops_is_replaced_by_a_true_one_from_another_candidate():
+    text = long_text(30, sentences=3) + "\n\nThe survey covered 412 villages in 14 regions."
+    best = "Experts explain topic 1 in detail and why it matters. The survey covered 980 villages."
+    other = "The survey covered 412 villages in 14 regions. Section 1 explains topic 1 in detail."  # copies: last
+    model = FakeModel([best, other, other, "The survey covered 990 villages."])  # the rewrite fails too
+    result = summarize(TaskRunner(model), blocks_from_text(text), length="short",
+                       plan=SummaryPlan(read_tokens=200, candidates=3))
+    assert result.summary == ("Experts explain topic 1 in detail and why it matters. "
+                              "The survey covered 412 villages in 14 regions.")
+    assert (result.checked.dropped, result.checked.facts) == (1, 4)  # 1 and Experts, then 412 and 14
