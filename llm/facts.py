@@ -197,8 +197,7 @@ class SourceIndex:
     texts: list[str] = field(default_factory=list)  # the same sentences as written
     lower_stems: set[str] = field(default_factory=set)  # stems of the words the document writes in lower case
     neighbours: dict[str, set[str]] = field(default_factory=dict)  # stem -> keys of counts whose clause it is in
-    contrasts: dict[str, set[str]] = field(default_factory=dict)  # count key -> stems of other counts' clauses in
-    # its own sentences ("Leeds" for 610 in "The Leeds site employs 240 people, while the Bristol plant employs 610")
+    clauses: list[list[tuple[str, set[str]]]] = field(default_factory=list)  # each sentence's counts and clauses
     sentence_counts: dict[str, int] = field(default_factory=dict)  # stem -> sentences of the document holding it
 
     @classmethod
@@ -217,37 +216,42 @@ class SourceIndex:
             for stem in {_stem(word) for word in words(sentence)}:
                 index.sentence_counts[stem] = index.sentence_counts.get(stem, 0) + 1
             clauses = _neighbours(sentence)
+            index.clauses.append(clauses)
             for key, stems in clauses:
                 for stem in stems:
                     index.neighbours.setdefault(stem, set()).add(key)
-                others = set().union(*(theirs for other, theirs in clauses if other != key)) - stems
-                index.contrasts.setdefault(key, set()).update(others)
         return index
 
     def supports(self, fact: Fact) -> bool:
         """Whether the document holds the fact (a number together with the word it keeps)."""
         if fact.kind == "number":
             held = any if fact.any_of else all
-            return any(fact.key in keys and (not fact.keeps or held(stem in stems for stem in fact.keeps))
-                       for keys, stems in self.sentences) and not self._given_to_another(fact)
+            holding = [number for number, (keys, stems) in enumerate(self.sentences)
+                       if fact.key in keys and (not fact.keeps or held(stem in stems for stem in fact.keeps))]
+            return bool(holding) and not self._given_to_another(fact, holding)
         if fact.kind == "acronym":
             return re.search(rf"(?<![\w-]){re.escape(fact.key)}(?![\w-])", self.text, re.IGNORECASE) is not None
         if " " not in fact.text and _stem(fact.text.lower()) in self.lower_stems:
             return True  # a sentence's first word that the document has in lower case ("Patients"): not a name
         return re.search(rf"(?<!\w){re.escape(fact.key)}(?!\w)", self.text) is not None
 
-    def _given_to_another(self, fact: Fact) -> bool:
+    def _given_to_another(self, fact: Fact, holding: list[int]) -> bool:
         """Whether a count is given to the wrong subject: a word of its clause in the output belongs, in the
         document, to another count of the same kind (a percentage to percentages) and never to this one, either in
-        a sentence that holds both ("The Leeds site employs 610 people" where the document says "The Leeds site
-        employs 240 people, while the Bristol plant employs 610") or as a word the document uses once or twice
-        ("An Estonian model reaches 87.4 LAS" where 83.9 is the Estonian model's)."""
+        the sentence holding this one that matches the output best ("The Leeds site employs 610 people" where the
+        document says "The Leeds site employs 240 people, while the Bristol plant employs 610") or as a word the
+        document uses once or twice ("An Estonian model reaches 87.4 LAS" where 83.9 is the Estonian model's)."""
         percent = fact.key.endswith("%")
+        near = set(fact.near)
+        best = max(holding, key=lambda number: len(near & self.sentences[number][1]))
+        own = set().union(*(stems for key, stems in self.clauses[best] if key == fact.key))
+        contrast = set().union(*(stems for key, stems in self.clauses[best]
+                                 if key != fact.key and key.endswith("%") == percent)) - own
         for stem in fact.near:
             beside = self.neighbours.get(stem, set())
             if fact.key in beside or not any(other.endswith("%") == percent for other in beside):
                 continue
-            if stem in self.contrasts.get(fact.key, set()) or self.sentence_counts.get(stem, 0) <= RARE_SENTENCES:
+            if stem in contrast or self.sentence_counts.get(stem, 0) <= RARE_SENTENCES:
                 return True
         return False
 
