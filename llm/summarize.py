@@ -359,7 +359,8 @@ def _ranked_candidates(runner: TaskRunner, messages, reserve: int, candidates: i
         return [first]
     salience, source = reading.salience, reading.source
     written = [first] + [
-        runner.prose(messages, reserve, temperature=BUDGETS.candidate_temperature, seed=runner.seed + number)
+        runner.prose(messages, reserve, temperature=BUDGETS.candidate_temperature,
+                     seed=runner.seed + number if runner.seed >= 0 else runner.seed)  # -1: random each time
         for number in range(1, candidates)
     ]
 

@@ -119,10 +119,12 @@ def test_page_loads_without_a_key_when_api_key_is_set(make_app):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """One real server for the module, at a small context so that a few pages make several chunks."""
+    """One real server for the module, at a small context and reading texts whole (map and merge), so that a few
+    pages make several chunks and the page shows every stage of a long job."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("web") / "server.log"
-    process = ServerProcess([sys.executable, "api.py", "--port", str(port)], port, server_env(N_CTX="512"), log_path)
+    process = ServerProcess([sys.executable, "api.py", "--port", str(port)], port,
+                            server_env(N_CTX="512", SUMMARY_READ_TOKENS="0"), log_path)
     try:
         process.model = process.wait_until_healthy()["model"]["name"]
         yield process
