@@ -14,7 +14,7 @@ from llm.checkpoints import digest, remembered
 from llm.chunking import TextBlock, chunk_blocks, pack_texts
 from llm.cleanup import CleanText, is_near_duplicate, split_sentences
 from llm.errors import ModelUnavailableError
-from llm.facts import Checked, SourceIndex, check_text, fact_precision, facts_to_keep
+from llm.facts import Checked, SourceIndex, check_text, facts_to_keep
 from llm.runner import TaskRunner
 from llm.salience import Salience
 
@@ -367,10 +367,12 @@ def _ranked_candidates(runner: TaskRunner, messages, reserve: int, candidates: i
     def rank(cleaned) -> tuple:
         if not cleaned.text or cleaned.degenerate:
             return (False, False, False, 0.0)
-        held, total = fact_precision(cleaned.text, source)
+        sentences = split_sentences(" ".join(cleaned.text.split()))
+        checks = [source.unsupported(sentence) for sentence in sentences]  # (facts, those the text lacks)
+        total = sum(len(found) for found, _ in checks)
+        held = total - sum(len(lacking) for _, lacking in checks)
+        holding = [sentence for sentence, (_, lacking) in zip(sentences, checks, strict=True) if not lacking]
         copied = salience.copied_share(cleaned.text) > BUDGETS.max_copied_share
-        holding = [sentence for sentence in split_sentences(" ".join(cleaned.text.split()))
-                   if not source.unsupported(sentence)[1]]
         fits = word_range[0] <= len(_at_most_words(" ".join(holding), word_range[1]).split()) <= word_range[1]
         return (True, not copied, fits, salience.coverage(cleaned.text) * (held + 1) / (total + 1))
 
