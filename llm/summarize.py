@@ -116,6 +116,7 @@ def summarize(
     if spec.bounded:  # the bound holds against a larger max_tokens too; a smaller one still wins
         requested = min(requested, spec.max_tokens)
     final_reserve = _output_reserve(runner, requested, warnings)
+    word_range = _word_range(spec, requested)
     margin = runner.margin()
     final_overhead = model.prompt_tokens(prompts.summary("", spec))
     single_budget = model.n_ctx - final_overhead - final_reserve - margin
@@ -135,9 +136,9 @@ def summarize(
             strategy = "extract"
         runner.progress("summarizing", 0, 1)
         summary, alternatives = _final(runner, prompts.summary(reads, spec), final_reserve, full_text, warnings,
-                                       spec.bounded, plan.candidates, _word_range(spec), reading)
+                                       spec.bounded, plan.candidates, word_range, reading)
         runner.progress("summarizing", 1, 1)
-        checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, _word_range(spec)[1])
+        checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, word_range[1])
         return Summary(checked.text, chunks=1, levels=1, strategy=strategy, warnings=warnings, checked=checked)
 
     separator = BUDGETS.separator_tokens
@@ -216,9 +217,9 @@ def summarize(
     runner.progress("writing final summary", 0, 1)
     condensed = "\n\n".join(part for part in (opening, *summaries, closing) if part.strip())
     summary, alternatives = _final(runner, prompts.summary(condensed, spec), final_reserve, "\n\n".join(summaries),
-                                   warnings, spec.bounded, plan.candidates, _word_range(spec), reading)
+                                   warnings, spec.bounded, plan.candidates, word_range, reading)
     runner.progress("writing final summary", 1, 1)
-    checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, _word_range(spec)[1])
+    checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, word_range[1])
     return Summary(checked.text, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings,
                    checked=checked)
 
@@ -343,9 +344,13 @@ def _at_most_words(text: str, most_words: int) -> str:
     return "\n\n".join(" ".join(sentences) for sentences in paragraphs)
 
 
-def _word_range(spec: prompts.LengthSpec) -> tuple[int, int]:
-    """The words a summary of this length should have; a short text's summary (bounded) has no lower bound."""
-    return (0, spec.words[1]) if spec.bounded else spec.words
+def _word_range(spec: prompts.LengthSpec, requested_tokens: int) -> tuple[int, int]:
+    """The words a summary of this length should have; a short text's summary (bounded) has no lower bound, and a
+    max_tokens above the length's cap raises the upper bound in proportion (a longer summary was asked for)."""
+    low, high = spec.words
+    if requested_tokens > spec.max_tokens:
+        high = high * requested_tokens // spec.max_tokens
+    return (0 if spec.bounded else low, high)
 
 
 def _ranked_candidates(runner: TaskRunner, messages, reserve: int, candidates: int, reading: _Reading,

@@ -226,6 +226,8 @@ def test_a_summary_longer_than_its_length_loses_its_last_sentences():
     assert len(result.summary.split()) <= high
     assert result.summary == " ".join(sentences[:len(split_sentences(result.summary))])
     assert len(result.summary.split()) > high - 16  # only what was too long is left out
+    asked_for_more = summarize(TaskRunner(model), blocks_from_text(text), length="medium", max_tokens=500)
+    assert asked_for_more.summary == " ".join(sentences)  # a larger max_tokens is never cut to the usual range
 
 
 def test_merges_list_their_inputs_facts_and_invented_ones_never_reach_them():
