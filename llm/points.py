@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -148,16 +149,17 @@ def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int, check
         if model.prompt_tokens(messages) + reserve + runner.margin() <= model.n_ctx:
             _add_distinct(kept, _candidates(runner, chunk, 0, messages, reserve))
 
-    salience = Salience("\n\n".join(block.text for block in blocks))
+    # Scored only when the model gave too few points or the check dropped some: most requests never need it.
+    salience = functools.cache(lambda: Salience("\n\n".join(block.text for block in blocks)))
     if len(kept) < count:
-        _add_distinct_limited(kept, _key_sentences(chunks, salience), count)
+        _add_distinct_limited(kept, _key_sentences(chunks, salience()), count)
 
     for point in kept:
         point.score *= 1 + 0.5 * (point.support - 1)
     runner.progress("checking facts", 0, 1)
     chosen, checked = _checked(runner, sorted(kept, key=lambda point: -point.score), blocks, count)
     if len(chosen) < count:  # points the check dropped: the text's own key sentences take their places
-        _add_distinct_limited(chosen, [point for point in _key_sentences(chunks, salience)
+        _add_distinct_limited(chosen, [point for point in _key_sentences(chunks, salience())
                                        if point not in chosen], count)
     chosen.sort(key=lambda point: point.position)
     runner.progress("checking facts", 1, 1)
