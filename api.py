@@ -16,7 +16,20 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from routes import auth, documents, errors, generate, health, jobs, metrics, openapi, questions, resources, web
+from routes import (
+    auth,
+    documents,
+    errors,
+    generate,
+    health,
+    jobs,
+    messages,
+    metrics,
+    openapi,
+    questions,
+    resources,
+    web,
+)
 from settings import Settings, SettingsError, load_settings, settings_from_args
 from storage.errors import StorageError
 
@@ -78,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(jobs.bp)
     app.register_blueprint(documents.bp)
     app.register_blueprint(questions.bp)
+    app.register_blueprint(messages.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)

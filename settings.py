@@ -192,6 +192,13 @@ class Settings(BaseSettings):
     max_ask_documents: int = Field(
         50, ge=1, le=10_000, description="Most documents one question (or one collection) may name."
     )
+    max_variants: int = Field(
+        BUDGETS.message_variants, ge=1, le=20, description="Upper bound for the messages one /generate-message "
+        "request may ask for (`n`)."
+    )
+    max_message_points: int = Field(
+        12, ge=1, le=100, description="Most key points one /generate-message request may send."
+    )
     data_dir: Path = Field(Path("data"), description="Folder for the job database (SQLite).")
     job_ttl_hours: float = Field(168.0, gt=0, le=87600, description="How long finished jobs and results are kept.")
     max_queue: int = Field(100, ge=1, le=100_000, description="Most jobs that may wait; past that: 503 queue_full.")

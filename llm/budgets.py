@@ -159,6 +159,27 @@ class Budgets:
     """When the model's answer is unsupported but the documents hold the question: this many best-matching source
     sentences answer instead, as quotes."""
 
+    # Messages (llm/message.py)
+    message_tokens: int = 250
+    """Default cap on a message body's tokens: the older message writer's default `token_count`."""
+    message_temperature: float = 0.7
+    """Default temperature of messages: variants of one message are meant to read differently (the older client's
+    default too)."""
+    message_variants: int = 6
+    """Default number of variants: the older client's largest `n_gen`."""
+    message_point_coverage: float = 0.75
+    """Share of a point's content words (stemmed) a message must hold for the point to count as covered."""
+    message_min_grounding: float = 0.34
+    """Share of a message sentence's content words (stemmed) the points and fields must hold, or it is dropped as
+    padding the model made up."""
+    message_subject_words: int = 8
+    """A subject made from the first point keeps at most this many of its words."""
+    message_duplicate_similarity: float = 0.85
+    """Two bodies whose word sets overlap this much (Jaccard) say the same: the later one is written again. Higher
+    than for key points, since every variant states the same points."""
+    message_retry_seed_offset: int = 1000
+    """A variant written again uses its seed plus this, away from every other variant's seed."""
+
 
 BUDGETS = Budgets()
 

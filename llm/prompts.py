@@ -134,3 +134,45 @@ def rewrite(sentence: str, passage: str) -> list[Message]:
         f"{passage}\n\nSentence: {sentence}\n\nRewrite the sentence so that every number, name and fact in it is "
         "exactly as the text above states it. Write only the corrected sentence."
     )
+
+
+MESSAGE_SYSTEM = (
+    "You write short, clear emails in plain prose. Use only the facts given: never add a name, date, time, place "
+    "or number that is not in them."
+)
+# What each variant of a message is asked to do differently, so that variants differ even at temperature 0.
+MESSAGE_ANGLES = (
+    "",
+    " Open with the reason for writing.",
+    " Start with what the reader must do.",
+    " Keep every sentence short.",
+    " Put the most urgent point first.",
+    " End by thanking the reader.",
+)
+MESSAGE_TONES = {
+    "formal": "formal and polite",
+    "friendly": "warm and friendly",
+    "brief": "brief and direct",
+}
+
+
+def message(points: list[str], sender: str, recipient: str, purpose: str, tone: str, variant: int) -> list[Message]:
+    """Write the body of an email that states every point (a variant's angle makes it differ from the others)."""
+    listed = "\n".join(f"- {point}" for point in points)
+    who = "".join([f" from {sender}" if sender else "", f" to {recipient}" if recipient else "",
+                   f" about {purpose}" if purpose else ""])
+    angle = MESSAGE_ANGLES[variant % len(MESSAGE_ANGLES)]
+    return [{"role": "system", "content": MESSAGE_SYSTEM}, {"role": "user", "content": (
+        f"Points:\n{listed}\n\nWrite the body of a {MESSAGE_TONES[tone]} email{who} that states every point above, "
+        f"in {len(points) + 1} to {len(points) + 3} sentences. Do not write a subject, greeting or signature."
+        f"{angle}"
+    )}]
+
+
+def point_sentences(points: list[str], tone: str) -> list[Message]:
+    """Say each point in one sentence of an email (what a message that left points out is given)."""
+    listed = "\n".join(f"- {point}" for point in points)
+    return [{"role": "system", "content": MESSAGE_SYSTEM}, {"role": "user", "content": (
+        f"Points:\n{listed}\n\nWrite one {MESSAGE_TONES[tone]} sentence for each point above, as a numbered list. "
+        "Keep each point's facts and words."
+    )}]

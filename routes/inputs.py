@@ -58,6 +58,20 @@ def _read_form(task: Task):
     return fields, document
 
 
+def json_body() -> object:
+    """The request's JSON body (validated by its model afterwards); 415 when it is not JSON, 400 when unreadable."""
+    if not request.is_json:
+        raise UnsupportedFileError("send JSON with 'Content-Type: application/json' "
+                                   f"(got {request.mimetype or 'no content type'})")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise invalid_request("the JSON body is nested too deeply") from None
+    if body is None:
+        raise invalid_request("the body is not valid JSON")
+    return body
+
+
 def read_request(task: Task) -> tuple[TaskOptions, Received]:
     """The validated request (options, `async`) and the document of a JSON or multipart request for a task."""
     if request.mimetype == "multipart/form-data":
@@ -67,12 +81,7 @@ def read_request(task: Task) -> tuple[TaskOptions, Received]:
             "send JSON with 'Content-Type: application/json', or a multipart form with a 'file' field "
             f"(got {request.mimetype or 'no content type'})"
         )
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:
-        raise invalid_request("the JSON body is nested too deeply") from None
-    if body is None:
-        raise invalid_request("the body is not valid JSON")
+    body = json_body()
     if isinstance(body, dict):
         for name in PDF_ONLY_FIELDS:
             if name in body:

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, g, request
 from routes.apispec import LIBRARY, answers, api
 from routes.auth import current_library
 from routes.errors import invalid_request
+from routes.inputs import json_body
 from routes.resources import get_jobs, get_library, get_model_host, get_settings
 from routes.responses import json_response
 from routes.schemas import (
@@ -26,20 +27,9 @@ from routes.submission import answer_job, job_answers
 from tasks import new_question_job
 from tasks.ask import AskOptions, AskResult, asked_documents
 from tasks.base import moment
-from tasks.errors import UnsupportedFileError
 
 bp = Blueprint("questions", __name__)
 NAME = {"name": "The collection's name: letters, digits, `.`, `_`, `-` (up to 64)."}
-
-
-def _json_body() -> object:
-    if not request.is_json:
-        raise UnsupportedFileError("send JSON with 'Content-Type: application/json' "
-                                   f"(got {request.mimetype or 'no content type'})")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise invalid_request("the body is not valid JSON")
-    return body
 
 
 @bp.post("/ask")
@@ -57,7 +47,7 @@ def ask():
     """
     settings = get_settings()
     query = validate(AsyncQuery, request.args.to_dict(), settings, strict=False, drop_empty=True)
-    body = validate(AskRequest, _json_body(), settings, strict=True)
+    body = validate(AskRequest, json_body(), settings, strict=True)
     if not body.question.strip():
         raise invalid_request("'question' must not be empty")
     if (body.document_ids is None) == (body.collection is None):
@@ -96,7 +86,7 @@ def put_collection(name: str):
     A named set of your documents with standing `instructions` added to every question asked of it (POST /ask with
     `"collection"`). A document deleted later leaves the collection.
     """
-    body = validate(CollectionBody, _json_body(), get_settings(), strict=True)
+    body = validate(CollectionBody, json_body(), get_settings(), strict=True)
     collection, created = get_library().put_collection(current_library(), _checked_name(name), body.document_ids,
                                                        body.instructions)
     return json_response(_view(collection), 201 if created else 200)

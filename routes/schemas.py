@@ -28,6 +28,7 @@ from tasks.ask import AskOptions, Turn
 from tasks.base import Timestamp, moment
 from tasks.document import check_text
 from tasks.ingest import MAX_TITLE_CHARS, DocumentInfo, DocumentOptions
+from tasks.message import MESSAGE, TONES, MessageOptions
 
 # The text's length limit is a setting whose breach answers 413 (routes/inputs.py checks it); the API description
 # shows it as maxLength.
@@ -460,5 +461,46 @@ class AskRequest(LimitedBySettings):
                                    description="A collection to answer from, with its instructions.")
     history: list[Turn] = AskOptions.model_fields["history"]
     temperature: float = AskOptions.model_fields["temperature"]
+    run_async: bool = Field(False, validation_alias="async",
+                            description="Answer 202 with a job at once instead of waiting.")
+
+
+# Messages
+
+def _message_field(name: str) -> Any:
+    return MessageOptions.model_fields[name]
+
+
+class MessageRequest(LimitedBySettings):
+    """What to write a message from: key points, or a stored document's; the older message writer's body
+    (`prompt`, `token_count`, `temperature`, `n_gen`) is accepted as it was."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra={
+        "oneOf": [{"required": ["points"]}, {"required": ["document_id"]}, {"required": ["prompt"]}],
+        "examples": [MESSAGE.example],
+    })
+
+    points: list[str] | str | None = Field(
+        None, description="The key points every message must state: a list, or one text (one point per line, or "
+                          "per sentence); at most MAX_MESSAGE_POINTS.")
+    document_id: str | None = Field(None, min_length=1, max_length=64,
+                                    description="A stored document whose key points the messages state instead.")
+    document_points: int = _message_field("document_points")
+    sender: str = _message_field("sender")
+    recipient: str = _message_field("recipient")
+    purpose: str = _message_field("purpose")
+    tone: Literal[TONES] = _message_field("tone")
+    n: int | None = Field(None, ge=1, json_schema_extra=at_most_setting("max_variants"),
+                          description="How many distinct messages to write (default 6, at most MAX_VARIANTS).")
+    temperature: float = _message_field("temperature")
+    max_tokens: int | None = Field(None, ge=16, json_schema_extra=at_most_setting("max_output_tokens"),
+                                   description="Cap on each message body's tokens (default 250).")
+    prompt: str | None = Field(None, min_length=1, json_schema_extra={"deprecated": True},
+                               description="The older client's points, as one text: the same as `points`.")
+    token_count: int | None = Field(None, ge=16,
+                                    json_schema_extra={**at_most_setting("max_output_tokens"), "deprecated": True},
+                                    description="The older client's name for `max_tokens`.")
+    n_gen: int | None = Field(None, ge=1, json_schema_extra={**at_most_setting("max_variants"), "deprecated": True},
+                              description="The older client's name for `n`.")
     run_async: bool = Field(False, validation_alias="async",
                             description="Answer 202 with a job at once instead of waiting.")

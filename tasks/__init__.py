@@ -1,5 +1,5 @@
 """What the service does with a document, one module per task (summary.py, points.py, ingest.py for storing a
-document, ask.py for questions), found by name here.
+document, ask.py for questions, message.py for messages), found by name here.
 
 Adding a task means a module that defines its options, its answer and its run function as a `Task`, one line in
 TASKS below, and one route that submits it (routes/generate.py for a task on a text or file).
@@ -14,15 +14,16 @@ from tasks.ask import ASK, AskOptions
 from tasks.base import Task, TaskOptions, TaskResult, TaskWork
 from tasks.document import Document, Received
 from tasks.ingest import DOCUMENT, DocumentOptions, Upload
+from tasks.message import MESSAGE, MessageOptions
 from tasks.points import POINTS
 from tasks.summary import SUMMARY
 
 # Tasks on a text or a file, each with its generate endpoint (routes/generate.py).
 GENERATE_TASKS: dict[str, Task] = {task.name: task for task in (SUMMARY, POINTS)}
-TASKS: dict[str, Task] = {**GENERATE_TASKS, DOCUMENT.name: DOCUMENT, ASK.name: ASK}
+TASKS: dict[str, Task] = {**GENERATE_TASKS, DOCUMENT.name: DOCUMENT, ASK.name: ASK, MESSAGE.name: MESSAGE}
 
 __all__ = ["GENERATE_TASKS", "TASKS", "Document", "Received", "Task", "TaskOptions", "TaskResult", "TaskWork",
-           "new_document_job", "new_job", "new_question_job"]
+           "new_document_job", "new_job", "new_message_job", "new_question_job"]
 
 
 def new_job(task: Task, options: TaskOptions, received: Received, model_name: str, request_id: str | None, *,
@@ -52,3 +53,14 @@ def new_question_job(options: AskOptions, model_name: str, request_id: str | Non
     key = request_key(library, ASK.name, model_name, json.dumps(stored, sort_keys=True))
     return NewJob(task=ASK.name, options=stored, input=b"", request_key=key, input_kind="question",
                   request_id=request_id, library=library, document_ids=tuple(options.document_ids))
+
+
+def new_message_job(options: MessageOptions, received: Received | None, model_name: str, request_id: str | None,
+                    library: str, document_id: str | None = None) -> NewJob:
+    """The job that writes messages, from the points sent or from a stored document's key points (the document
+    is its input)."""
+    stored = options.model_dump(exclude_none=True)
+    key = request_key(library, MESSAGE.name, model_name, json.dumps(stored, sort_keys=True), document_id or "")
+    return NewJob(task=MESSAGE.name, options=stored, input=received.document.encode() if received else b"",
+                  request_key=key, input_kind="document" if document_id else "points", request_id=request_id,
+                  library=library, document_ids=(document_id,) if document_id else ())

@@ -1,5 +1,7 @@
-"""The real bundled model through the HTTP API: summaries, points, long text at a small context, determinism."""
+"""The real bundled model through the HTTP API: summaries, points, messages, long text at a small context,
+determinism."""
 
+import re
 
 import pytest
 
@@ -53,6 +55,24 @@ def test_points_accepts_the_original_clients_field(real_client):
     response = _post(real_client, "/generate-points", {"points": SAMPLE_TEXT, "count": 3})
     assert response.status_code == 200
     assert len(response.get_json()["points"]) == 3
+
+
+def test_messages_from_points_state_them_and_invent_no_number(real_client):
+    points = ["The office move is on 12 June.", "Pack your desk into the blue crates.",
+              "Movers arrive at 8 in the morning."]
+    response = _post(real_client, "/generate-message", {"points": points, "sender": "Facilities",
+                                                        "recipient": "everyone", "n": 3, "temperature": 0})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    bodies = [message["body"] for message in body["messages"]]
+    assert 1 <= len(bodies) == len(set(bodies)) <= 3
+    for message in body["messages"]:
+        assert message["body"].startswith("Hi everyone,") and message["body"].endswith("Thanks,\nFacilities")
+        assert sorted(message["covered"] + message["missing"]) == [0, 1, 2]
+        numbers = set(re.findall(r"\d+", message["body"]))
+        assert numbers <= {"12", "8"}, message["body"]  # no date, time or count the points do not have
+        assert not any(mark in message["body"] for mark in (*TEMPLATE_MARKS, "[", "Subject:"))
+    assert any(message["covered"] for message in body["messages"])
 
 
 class RecordingModel(Model):
