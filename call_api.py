@@ -141,6 +141,32 @@ def show_points(answer: dict) -> None:
     _notes(answer)
 
 
+def show_messages(answer: dict) -> None:
+    """Print the messages of a message answer for people, each with the points it leaves out."""
+    points = answer.get("points", [])
+    for number, message in enumerate(answer.get("messages", []), start=1):
+        missing = message.get("missing", [])
+        covers = f"covers {len(message.get('covered', []))} of {len(points)} points"
+        if missing:
+            covers += "; leaves out: " + "; ".join(points[index] for index in missing)
+        print(f"--- Message {number} ({covers})\nSubject: {message['subject']}\n\n{message['body']}\n")
+    _notes(answer)
+
+
+def message(args: argparse.Namespace, common: dict) -> None:
+    """The message command: messages written from the points given (or a stored document's key points)."""
+    points = [point for point in (args.file, args.question, *args.more) if point is not None]
+    if args.document is not None and points:
+        raise ClientError("give the points or --document, not both", 2)
+    if args.document is None and not points:
+        raise ClientError('give the points: python call_api.py message "point one" "point two" [--to ...]', 2)
+    body = {"points": points or None, "document_id": args.document, "sender": args.sender,
+            "recipient": args.recipient, "purpose": args.purpose, "tone": args.tone, "n": args.n,
+            "max_tokens": args.max_tokens, **common}
+    _submit_and_emit(args, "/generate-message", {key: value for key, value in body.items() if value is not None},
+                     None, show_messages)
+
+
 def _date(moment: str) -> str:
     try:
         return datetime.fromisoformat(moment).astimezone().strftime("%Y-%m-%d %H:%M")
@@ -342,14 +368,17 @@ def run(args: argparse.Namespace) -> None:
         _emit(args, call(args.url, "/health", None, args.timeout), lambda a: print(json.dumps(a, indent=2)))
         return
     # Positionals a command does not read would be dropped without a word (e.g. a question after docs).
+    if args.command == "message":
+        message(args, common)
+        return
     positionals = {"docs": 0, "health": 0, "ask": 2}.get(args.command, 1)
-    unread = [value for value in [args.file, args.question][positionals:] if value is not None]
+    unread = [value for value in [args.file, args.question, *args.more][positionals:] if value is not None]
     if unread:
         raise ClientError(f"unexpected argument {unread[0]!r} after {args.command}", 2)
     if args.collection is not None and args.command != "ask":
         raise ClientError("--collection applies only to ask", 2)
     if args.document is not None and args.command not in ("summary", "points", "both"):
-        raise ClientError("--document applies only to summary and points (ask takes the id itself)", 2)
+        raise ClientError("--document applies only to summary, points and message (ask takes the id itself)", 2)
     if args.command == "job":
         if not args.file:
             raise ClientError("give the job id: python call_api.py job <id>", 2)
@@ -362,7 +391,7 @@ def run(args: argparse.Namespace) -> None:
             titles = document_titles(args, result) if several and not args.json else None
             _emit(args, result, lambda shown: show_answer(shown, titles))
         else:
-            shows = {"points": show_points, "document": show_document}
+            shows = {"points": show_points, "document": show_document, "message": show_messages}
             _emit(args, result, shows.get(job.get("task"), show_summary))
         return
     if args.command == "docs":
@@ -408,14 +437,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="With no command: summarize the sample PDF and list its key points.",
     )
     parser.add_argument("command", nargs="?", default="both",
-                        choices=["summary", "points", "both", "health", "job", "docs", "add", "ask"])
+                        choices=["summary", "points", "both", "health", "job", "docs", "add", "ask", "message"])
     parser.add_argument("file", nargs="?",
                         help="a PDF, text, Markdown, HTML or Word (.docx) file (- reads text from standard input); "
                              "for ask: such a file (stored first) or a document id; for job: the job id")
     parser.add_argument("question", nargs="?", help="for ask: the question")
+    parser.add_argument("more", nargs="*", help="for message: the key points, each one argument")
     parser.add_argument("--text", help="the text itself, instead of a file")
     parser.add_argument("--title", help="for add: the document's title (default: the service takes one from it)")
-    parser.add_argument("--document", metavar="ID", help="for summary and points: a stored document, by id")
+    parser.add_argument("--document", metavar="ID",
+                        help="for summary, points and message: a stored document, by id")
+    parser.add_argument("--to", dest="recipient", help="for message: who it is to")
+    parser.add_argument("--from", dest="sender", help="for message: who it is from")
+    parser.add_argument("--purpose", help="for message: what it is about (its subject)")
+    parser.add_argument("--tone", choices=["formal", "friendly", "brief"], help="for message: how it reads")
+    parser.add_argument("--n", type=int, help="for message: how many messages to write (default 6)")
     parser.add_argument("--collection", metavar="NAME", help="for ask: ask this collection's documents")
     parser.add_argument("--query", metavar="WORDS", help="for docs: only documents with all these words")
     parser.add_argument("--limit", type=int, help="for docs: how many documents to list (the service's default: 20)")

@@ -217,7 +217,7 @@ def write_messages(runner: TaskRunner, letter: Letter, *, count: int, max_tokens
                              "acronyms the points do not have")
     short = sum(1 for variant in made.variants if variant.missing)
     if short:
-        made.warnings.append(f"{short} message(s) leave out some points: see each message's `missing`")
+        made.warnings.append(f"{short} message(s) leave out some of the points (each message's `missing` lists them)")
     return made
 
 

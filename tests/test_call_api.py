@@ -173,7 +173,24 @@ def test_add_async_then_job_shows_the_document(client, lighthouse):
     assert out.startswith("Stored: ")
 
 
+def test_message_prints_each_message_and_the_points_it_leaves_out(client, fake_model):
+    fake_model.responses.extend([
+        "We will have a system update on Friday. Please back up your work before then.",
+        "Hello. The system update is on Friday.", "1. Nothing useful.",
+    ])
+    code, out, err = client("message", "We will have a system update on Friday.",
+                            "Please back up your work before then.", "--to", "all staff", "--from", "IT", "--n", "2")
+    assert code == 0, err
+    first, second = out.split("--- Message ")[1:]
+    assert first.startswith("1 (covers 2 of 2 points)\nSubject: We will have a system update on Friday\n\nHi all")
+    assert first.rstrip().endswith("Thanks,\nIT")
+    assert second.startswith("2 (covers 1 of 2 points; leaves out: Please back up your work before then.)")
+    assert "leave out some points" in err
+
+
 @pytest.mark.parametrize("args, message", [
+    (["message"], "give the points"),
+    (["message", "one point", "--document", "0123abcd"], "not both"),
     (["ask", "0123abcd"], "give a file or document id and the question"),
     (["ask", "0123abcd", "Who?", "--collection", "coast"], "not both"),
     (["docs", "extra words"], "unexpected argument"),  # a forgotten ask: no question goes unread

@@ -574,3 +574,27 @@ def test_library_on_a_phone_stores_pasted_text(browser, server):
         assert page.problems == []
     finally:
         page.context.close()
+
+
+@pytest.mark.model
+def test_write_a_message_shows_each_variant_and_the_points_it_covers(page, server):
+    expect = _expect()
+    page.click(".views a[data-view=message]")
+    expect(page.locator("#message-view")).to_be_visible()
+    page.click("#message-submit")  # no points yet: said in words, nothing sent
+    expect(page.locator("#message-notice")).to_contain_text("Write at least one key point")
+    page.fill("#message-points", "- The office move is on 12 June.\n- Pack your desk into the blue crates.")
+    page.fill("#message-to", "everyone")
+    page.fill("#message-from", "Facilities")
+    page.fill("#message-n", "2")
+    page.click("#message-submit")
+    expect(page.locator("#message-results")).to_be_visible()
+    variants = page.locator("#message-list .message-variant")
+    assert 1 <= variants.count() <= 2
+    first = variants.nth(0)
+    expect(first.locator(".message-body")).to_contain_text("Hi everyone,")
+    expect(first.locator(".coverage")).to_contain_text("of 2 points covered")
+    expect(page.locator("#message-meta")).to_contain_text(server.model)
+    first.locator("button", has_text="Copy").click()
+    assert page.evaluate("navigator.clipboard.readText()").startswith("Subject: ")
+    _screenshot(page, "web-message.png")

@@ -20,6 +20,7 @@ const STAGES = {
   indexing: "Indexing its pages",
   searching: "Searching the documents",
   answering: "Writing the answer",
+  "writing messages": "Writing the messages",
 };
 
 export function stageLabel(stage) {
@@ -35,7 +36,8 @@ export function progressLine(progress) {
   const total = Number(progress.total) || 0;
   const done = Math.min(Number(progress.done) || 0, total);
   let text = stageLabel(progress.stage);
-  if (total > 1) text += ` — chunk ${Math.min(done + 1, total)} of ${total}`;
+  const unit = progress.stage === "writing messages" ? "message" : "chunk";
+  if (total > 1) text += ` — ${unit} ${Math.min(done + 1, total)} of ${total}`;
   return text;
 }
 

@@ -1,5 +1,5 @@
-// The page: three views (summarize a document; the library; one stored document), chosen by the address's hash
-// so that Back, reload and links work: #summarize, #library, #documents/<id>[/pages/<n>].
+// The page: four views (summarize a document; the library; one stored document; write a message), chosen by the
+// address's hash so that Back, reload and links work: #summarize, #library, #documents/<id>[/pages/<n>], #message.
 // Plain JavaScript modules, no build step, no libraries; they call the same JSON API as every other client.
 
 import { $, documentHash } from "./dom.js";
@@ -10,8 +10,9 @@ import { initGenerate, placePanels, resumeJob } from "./generate.js";
 import { initResult } from "./result.js";
 import { initLibrary, refreshLibrary } from "./library.js";
 import { initDocument, openDocument } from "./document.js";
+import { initMessage } from "./message.js";
 
-const TITLES = { summarize: "Summarize a document", library: "Library" };
+const TITLES = { summarize: "Summarize a document", library: "Library", message: "Write a message" };
 let shown = null; // the view on show: {view, id, page}
 let started = false; // after the first view: moving between views moves the focus
 
@@ -20,6 +21,7 @@ function parse(hash) {
   const found = /^#documents\/([^/]+)(?:\/pages\/(\d+))?$/.exec(hash);
   if (found) return { view: "document", id: decodeURIComponent(found[1]), page: Number(found[2] || 1) };
   if (hash === "#library") return { view: "library" };
+  if (hash === "#message") return { view: "message" };
   if (!hash || hash === "#" || hash === "#summarize") return { view: "summarize" };
   return null;
 }
@@ -28,7 +30,7 @@ function route({ highlight = "" } = {}) {
   const target = parse(location.hash) || (shown ? null : { view: "summarize" });
   if (!target) return;
   const moved = !shown || shown.view !== target.view;
-  for (const name of ["summarize", "library", "document"]) $(`${name}-view`).hidden = name !== target.view;
+  for (const name of ["summarize", "library", "document", "message"]) $(`${name}-view`).hidden = name !== target.view;
   for (const link of document.querySelectorAll(".views a")) {
     if (link.dataset.view === target.view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -89,6 +91,7 @@ function init() {
   initResult();
   initLibrary({ onCite: openCitation });
   initDocument({ navigate, onCite: openCitation });
+  initMessage();
   guardPageDrops();
   window.addEventListener("hashchange", () => route());
   route();
