@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask, g, request
 
 from routes import (
+    audio,
     auth,
     documents,
     errors,
@@ -92,6 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(documents.bp)
     app.register_blueprint(questions.bp)
     app.register_blueprint(messages.bp)
+    app.register_blueprint(audio.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)

@@ -199,6 +199,18 @@ class Settings(BaseSettings):
     max_message_points: int = Field(
         12, ge=1, le=100, description="Most key points one /generate-message request may send."
     )
+    speech_voice: str = Field(
+        "en-us", min_length=1, max_length=100, pattern=r"^[\w+-]+$",
+        description="The voice /generate-audio speaks with unless a request names another: an espeak-ng voice "
+        "name (GET /voices lists them; voice files added to espeak-ng's data folder count too).",
+    )
+    speech_command: str = Field(
+        "espeak-ng", min_length=1, description="The speech engine's program (espeak-ng, run as a separate process)."
+    )
+    max_speech_chars: int = Field(
+        20_000, ge=100, le=1_000_000, description="Longest text /generate-audio speaks as given (about 20 minutes "
+        "of speech at the default); a text to summarize first may be as long as MAX_TEXT_CHARS."
+    )
     data_dir: Path = Field(Path("data"), description="Folder for the job database (SQLite).")
     job_ttl_hours: float = Field(168.0, gt=0, le=87600, description="How long finished jobs and results are kept.")
     max_queue: int = Field(100, ge=1, le=100_000, description="Most jobs that may wait; past that: 503 queue_full.")

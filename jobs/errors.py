@@ -15,3 +15,12 @@ class JobNotFoundError(JobError):
 
 class JobCancelledError(JobError):
     """The job was cancelled before it could answer."""
+
+
+class JobNotFinishedError(JobError):
+    """The job has not ended yet (or ended without the result asked for)."""
+
+
+class ResultNotReadyError(JobError):
+    """A synchronous request's job is still running past SYNC_TIMEOUT_S and its answer cannot be a job reference
+    (audio saved with `curl --output`): it says where the result will be."""

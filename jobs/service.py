@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from jobs.errors import JobCancelledError, JobNotFoundError
 from jobs.store import CANCELLED, FAILED, KEPT_WITH_DOCUMENT, Job, JobStore
@@ -75,6 +75,7 @@ class JobControl:
     cancelled: Callable[[], bool]  # asked between model calls: stop before the next one
     interrupted: Callable[[], bool]  # asked between generated tokens: stop the call now
     checkpoints: Checkpoints
+    save_file: Callable[[str, BinaryIO, int], None] = lambda content_type, source, size: None  # the job's file
 
 
 class JobService:
@@ -123,6 +124,10 @@ class JobService:
         if job is None or (library is not None and job.library != library):
             raise JobNotFoundError(f"no job {job_id[:64]!r}: it never existed or has expired")
         return job
+
+    def file(self, job_id: str) -> tuple[str, bytes] | None:
+        """A job's file (its content type and bytes), if it made one."""
+        return self.store.load_file(job_id)
 
     def list(self, limit: int, offset: int, library: str | None = None) -> list[Job]:
         """Recent jobs (of one library, when named), newest first."""
@@ -263,6 +268,7 @@ class JobService:
             cancelled=lambda: self._stop.is_set() or cancel_requested(fresh=True),
             interrupted=lambda: time.monotonic() >= self._interrupt_at or cancel_requested(fresh=False),
             checkpoints=Checkpoints(self.store, job.id),
+            save_file=lambda content_type, source, size: self.store.save_file(job.id, content_type, source, size),
         )
         try:
             result = self._execute(job, control)

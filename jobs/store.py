@@ -11,7 +11,7 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from jobs.errors import QueueFullError
 from storage.sqlite import SqliteStore
@@ -21,6 +21,7 @@ FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 STATUSES = (QUEUED, RUNNING, *FINISHED)
 # Results of these tasks made from a stored document are kept as long as the document, past JOB_TTL_HOURS.
 KEPT_WITH_DOCUMENT = ("summary", "points")
+FILE_CHUNK_BYTES = 1 << 20  # a job's file is stored this much at a time
 
 
 @dataclass
@@ -130,6 +131,14 @@ class JobStore(ABC):
     @abstractmethod
     def load_checkpoints(self, job_id: str) -> dict[str, Any]:
         """All intermediate work saved for a job."""
+
+    @abstractmethod
+    def save_file(self, job_id: str, content_type: str, source: BinaryIO, size: int) -> None:
+        """Keep a job's file (read from source, size bytes, a chunk at a time), replacing one it had."""
+
+    @abstractmethod
+    def load_file(self, job_id: str) -> tuple[str, bytes] | None:
+        """A job's file: its content type and bytes; None when it has none."""
 
     @abstractmethod
     def close(self) -> None:
@@ -356,6 +365,7 @@ class SqliteJobStore(SqliteStore, JobStore):
                 (*FINISHED, cutoff, SUCCEEDED, *KEPT_WITH_DOCUMENT),
             ).rowcount
             db.execute("DELETE FROM job_documents WHERE job_id NOT IN (SELECT id FROM jobs)")
+            db.execute("DELETE FROM job_files WHERE job_id NOT IN (SELECT id FROM jobs)")
             return purged
 
         return self._transaction(purge)
@@ -371,3 +381,19 @@ class SqliteJobStore(SqliteStore, JobStore):
         with self._lock:
             rows = self._db.execute("SELECT key, value FROM checkpoints WHERE job_id = ?", (job_id,)).fetchall()
         return {row["key"]: json.loads(row["value"]) for row in rows}
+
+    def save_file(self, job_id, content_type, source, size):
+        def save(db):
+            # Room for the whole file, then its bytes a chunk at a time: never all of it in memory.
+            row = db.execute("INSERT OR REPLACE INTO job_files (job_id, content_type, data) VALUES (?, ?, zeroblob(?))",
+                             (job_id, content_type, size)).lastrowid
+            with db.blobopen("job_files", "data", row) as blob:
+                while chunk := source.read(FILE_CHUNK_BYTES):
+                    blob.write(chunk)
+
+        self._transaction(save)
+
+    def load_file(self, job_id):
+        with self._lock:
+            row = self._db.execute("SELECT content_type, data FROM job_files WHERE job_id = ?", (job_id,)).fetchone()
+        return None if row is None else (row["content_type"], bytes(row["data"]))

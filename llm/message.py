@@ -26,7 +26,7 @@ import snowballstemmer
 
 from llm import prompts
 from llm.budgets import BUDGETS
-from llm.cleanup import clean_prose, content_words, is_near_duplicate, parse_points, split_sentences
+from llm.cleanup import clean_prose, content_words, is_near_duplicate, split_sentences
 from llm.errors import InputTooLargeError
 from llm.facts import SourceIndex, check_text
 from llm.model import Model
@@ -42,6 +42,7 @@ _GREETING_LINE = re.compile(r"^\s*(?:dear|hi|hello|hey|greetings|good (?:morning
 _SIGN_OFF_LINE = re.compile(r"^\s*(?:(?:best|kind|warm|warmest)(?: regards| wishes)?|regards|sincerely|yours(?: "
                             r"\w+)?|cheers|thanks(?: again)?|thank you|many thanks|all the best|p\.?\s?s\.?)\b[^.!?]"
                             r"{0,40}[,.!]?\s*$", re.IGNORECASE)
+_ADDRESS_LINE = re.compile(r"^\s*(?:[\w'’.-]+\s+){0,3}[\w'’.-]+\s*,\s*$")
 _PLACEHOLDER = re.compile(r"\[[^\]]*\]|<[^>]*>|\{[^}]*\}")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s*")
 _STEMMER = snowballstemmer.stemmer("english")
@@ -146,6 +147,8 @@ def body_of(raw: str) -> str:
             break  # a sign-off: what follows is a signature
         if _SUBJECT_LINE.match(line) or (_GREETING_LINE.match(line) and not any(text.strip() for text in kept)):
             continue
+        if _ADDRESS_LINE.match(line):  # "Dana," on a line of its own: a greeting or signature, not the body
+            continue
         kept.append(line)
     cleaned = clean_prose("\n".join(kept)).text
     paragraphs = []
@@ -239,20 +242,19 @@ def _write_body(runner: TaskRunner, letter: Letter, source: SourceIndex, made: M
     _, missing = coverage(body, letter.points)
     if not missing:
         return body
-    asked = [letter.points[index] for index in missing]
-    room = min(max_tokens, BUDGETS.tokens_per_point * len(asked) + BUDGETS.points_reserve_overhead)
-    listed = runner.complete(prompts.point_sentences(asked, letter.tone), room, BUDGETS.repeat_penalty,
-                             temperature=temperature, seed=seed)
-    offered = [sentence for item in parse_points(listed.text) for sentence in split_sentences(body_of(item))]
     added = []
-    for point in asked:
-        for sentence in offered:
+    for index in missing:  # each point left out is asked for once more, on its own
+        point = letter.points[index]
+        room = min(max_tokens, 2 * runner.model.count_tokens(point) + BUDGETS.rewrite_extra_tokens)
+        # Cooler than the variant: this call repairs. Not at 0, so that variants still differ.
+        cool = min(runner.temperature if temperature is None else temperature, BUDGETS.message_repair_temperature)
+        said = runner.prose(prompts.point_sentence(point, letter.tone), room, temperature=cool, seed=seed)
+        for sentence in split_sentences(body_of(said.text)):
             # A small model runs on past the point (", which is scheduled at 2 PM"): its first clause may hold.
-            for candidate in dict.fromkeys((sentence, sentence.split(",")[0].rstrip(".") + ".")):
-                if covers(candidate, point) and not source.unsupported(candidate)[1]:
-                    added.append(candidate)
-                    break
-            else:
-                continue
-            break
+            candidates = dict.fromkeys((sentence, sentence.split(",")[0].rstrip(".") + "."))
+            held = [candidate for candidate in candidates
+                    if covers(candidate, point) and not source.unsupported(candidate)[1]]
+            if held:
+                added.append(held[0])
+                break
     return "\n\n".join(part for part in (body, " ".join(dict.fromkeys(added))) if part)

@@ -150,9 +150,9 @@ MESSAGE_ANGLES = (
     " End by thanking the reader.",
 )
 MESSAGE_TONES = {
-    "formal": "formal and polite",
+    "formal": "polite and formal",
     "friendly": "warm and friendly",
-    "brief": "brief and direct",
+    "brief": "direct and brief",
 }
 
 
@@ -169,10 +169,11 @@ def message(points: list[str], sender: str, recipient: str, purpose: str, tone: 
     )}]
 
 
-def point_sentences(points: list[str], tone: str) -> list[Message]:
-    """Say each point in one sentence of an email (what a message that left points out is given)."""
-    listed = "\n".join(f"- {point}" for point in points)
+def point_sentence(point: str, tone: str) -> list[Message]:
+    """Say one point as a sentence of an email (what a message that left the point out is given). Asking to
+    repeat it with a few words changed keeps its facts: on ACLSum train points the bundled model kept 28 of 40 this
+    way at temperature 0, against 3 of 40 asked to "rewrite" it (bench/messages.py, RESULTS.md)."""
     return [{"role": "system", "content": MESSAGE_SYSTEM}, {"role": "user", "content": (
-        f"Points:\n{listed}\n\nWrite one {MESSAGE_TONES[tone]} sentence for each point above, as a numbered list. "
-        "Keep each point's facts and words."
+        f"{point}\n\nRepeat the sentence above, changing only a few words so that it reads well in a "
+        f"{MESSAGE_TONES[tone].split(' and ')[-1]} email."
     )}]

@@ -75,7 +75,8 @@ class Answers(Response):
     """A route's answers: spectree's responses, plus what it cannot say itself: bodies that are not JSON, the
     headers each status carries, and links from an answer to the operations that follow it."""
 
-    def __init__(self, *args, media: dict[int, str] | None = None, links: dict[int, dict] | None = None, **kwargs):
+    def __init__(self, *args, media: dict[int, str | tuple[str, ...]] | None = None,
+                 links: dict[int, dict] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.media = media or {}
         self.links = links or {}
@@ -89,10 +90,14 @@ class Answers(Response):
         responses = super().generate_spec(naming_strategy) if naming_strategy else super().generate_spec()
         for code, response in responses.items():
             status = int(code)
-            if status in self.media:  # a body with no model: text, or JSON of its own (the OpenAPI document)
-                media_type = self.media[status]
-                schema = {"type": "object"} if media_type == "application/json" else {"type": "string"}
-                response["content"] = {media_type: {"schema": schema}}
+            if status in self.media:  # a body with no model: text, audio, or JSON of its own (the OpenAPI document)
+                types = self.media[status]
+                response["content"] = {
+                    media_type: {"schema": {"type": "object"} if media_type == "application/json" else
+                                 {"type": "string"} if media_type.startswith("text/") else
+                                 {"type": "string", "format": "binary"}}
+                    for media_type in ((types,) if isinstance(types, str) else types)
+                }
             response["headers"] = {name: _HEADER[name]
                                    for name in ("X-Request-ID", *_HEADERS_BY_STATUS.get(status, ()))}
             if status in self.links:
@@ -101,14 +106,14 @@ class Answers(Response):
 
 
 # The groups the operations are listed in.
-GENERATE = Tag(name="generate", description="Summaries and key points")
+GENERATE = Tag(name="generate", description="Summaries, key points, messages and audio")
 JOBS = Tag(name="jobs", description="Every request runs as a job: follow, list and cancel them")
 LIBRARY = Tag(name="library", description="Stored documents, questions answered from them, and collections")
 SERVICE = Tag(name="service", description="Health, metrics and the web page")
 DOCS = Tag(name="docs", description="This documentation")
 
 
-def answers(*errors: int, media: dict[int, str] | None = None, links: dict[int, dict] | None = None,
+def answers(*errors: int, media: dict[int, str | tuple[str, ...]] | None = None, links: dict[int, dict] | None = None,
             **successes: type[BaseModel] | tuple[type[BaseModel] | None, str] | None) -> Answers:
     """A route's answers: its successful ones by status (HTTP_200=Model, or (Model, "what it means"); None where the
     body is not JSON, whose media type `media` gives), and the error statuses it may give, each with its model."""

@@ -10,12 +10,13 @@ from flask import Flask, g
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from werkzeug.exceptions import HTTPException
 
-from jobs.errors import JobCancelledError, JobNotFoundError, QueueFullError
+from jobs.errors import JobCancelledError, JobNotFinishedError, JobNotFoundError, QueueFullError, ResultNotReadyError
 from jobs.store import Job
 from library.errors import CollectionNotFoundError, DocumentDeletedError, DocumentNotFoundError, EmptyCollectionError
 from llm.errors import CancelledError, InputTooLargeError, ModelNotReadyError, ModelUnavailableError
 from pdf_tools import errors as pdf
 from routes.responses import json_response
+from speech import SpeechError, UnknownVoiceError
 from tasks.errors import InputError, NoAnswerError, TextTooLongError, UnsupportedFileError
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,12 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     CollectionNotFoundError: (404, "not_found"),
     DocumentDeletedError: (409, "document_deleted"),
     EmptyCollectionError: (422, "empty_collection"),
+    JobNotFinishedError: (409, "job_not_finished"),
+    ResultNotReadyError: (503, "not_ready"),
+    SpeechError: (503, "speech_unavailable"),
+    UnknownVoiceError: (400, "invalid_request"),
 }
-_RETRY_AFTER = {"model_loading": "5", "server_busy": "10", "queue_full": "30"}
+_RETRY_AFTER = {"model_loading": "5", "server_busy": "10", "queue_full": "30", "not_ready": "30"}
 _STATUS_BY_CODE = {code: status for status, code in _DOMAIN_ERRORS.values()} | {
     code: status for status, code in _HTTP_CODES.items()
 } | {"internal_error": 500}
@@ -72,7 +77,8 @@ STATUS_DESCRIPTIONS = {
     404: "No such job, document, page or collection: it never existed, has expired or was deleted (another API "
          "key's are not found either).",
     409: "A synchronous request whose job was cancelled (`cancelled`), or a document it reads was deleted while it "
-         "waited or ran (`document_deleted`).",
+         "waited or ran (`document_deleted`); or a job named is not finished, or ended without the result asked for "
+         "(`job_not_finished`).",
     413: "The body is over MAX_UPLOAD_MB, the text over MAX_TEXT_CHARS, or the PDF over MAX_PAGES.",
     415: "The body is neither JSON nor a form, or the file is not a PDF, .txt or .md file (judged by its content).",
     422: "The document cannot be used: the PDF needs a password, the password is wrong, it has no text layer (a "
@@ -81,7 +87,9 @@ STATUS_DESCRIPTIONS = {
          "documents left (`empty_collection`).",
     500: "A bug; the answer carries a `request_id` that the server log also has.",
     503: "The model is loading (`model_loading`) or failed to load (`model_unavailable`), the queue is full "
-         "(`queue_full`), or too many PDFs are being read at once (`server_busy`); see Retry-After.",
+         "(`queue_full`), too many PDFs are being read at once (`server_busy`), the speech engine is missing "
+         "(`speech_unavailable`), or audio asked for synchronously is still being made (`not_ready`: send the same "
+         "request again); see Retry-After.",
 }
 
 

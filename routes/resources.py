@@ -12,6 +12,7 @@ from llm.host import ModelHost
 from llm.model import Model
 from routes.errors import describe_job_error
 from settings import Settings
+from speech import SpeechEngine
 from tasks.executor import make_executor
 
 
@@ -34,11 +35,12 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
 
             host.start(lambda: load_model(settings))
     app.extensions["model_host"] = host
+    app.extensions["speech"] = SpeechEngine(settings.speech_command)
     metrics = Metrics(store, host)
     init_metrics(app, metrics)
     service = JobService(
         store, make_executor(host, settings.seed, library, settings.reading_limits(), metrics.observe_call,
-                             settings.summary_plan()),
+                             settings.summary_plan(), app.extensions["speech"]),
         describe_job_error,
         can_run=lambda: host.state == "ready", on_end=metrics.observe_job,
         ttl_s=settings.job_ttl_hours * 3600, max_queue=settings.max_queue, poll_s=0.5,
@@ -63,6 +65,11 @@ def get_settings() -> Settings:
 def get_model_host() -> ModelHost:
     """The model host of the running app."""
     return current_app.extensions["model_host"]
+
+
+def get_speech() -> SpeechEngine:
+    """The speech engine of the running app."""
+    return current_app.extensions["speech"]
 
 
 def get_library() -> LibraryStore:

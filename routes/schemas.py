@@ -21,10 +21,13 @@ from pydantic import (
 
 from jobs.store import STATUSES, Job
 from llm.model import ModelInfo
+from llm.prompts import LENGTHS
 from routes.errors import ErrorDetail, invalid_request
 from settings import LimitedBySettings, Settings, at_most_setting
+from speech import FORMATS
 from tasks import GENERATE_TASKS, TASKS, Task, TaskOptions
 from tasks.ask import AskOptions, Turn
+from tasks.audio import AUDIO, AudioOptions
 from tasks.base import Timestamp, moment
 from tasks.document import check_text
 from tasks.ingest import MAX_TITLE_CHARS, DocumentInfo, DocumentOptions
@@ -504,3 +507,42 @@ class MessageRequest(LimitedBySettings):
                               description="The older client's name for `n`.")
     run_async: bool = Field(False, validation_alias="async",
                             description="Answer 202 with a job at once instead of waiting.")
+
+
+# Audio
+
+class AudioRequest(LimitedBySettings):
+    """What to speak: a text (as given, or summarized first), a stored document (summarized), or a finished
+    summary job's summary."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra={
+        "oneOf": [{"required": ["text"]}, {"required": ["document_id"]}, {"required": ["job_id"]}],
+        "examples": [AUDIO.example],
+    })
+
+    text: str | None = Field(None, min_length=1, json_schema_extra={MAX_LENGTH_SETTING: "max_text_chars"},
+                             description="The text: spoken as given (at most MAX_SPEECH_CHARS), or summarized "
+                                         "first with `summarize`.")
+    document_id: str | None = Field(None, min_length=1, max_length=64,
+                                    description="A stored document: its summary is spoken.")
+    job_id: str | None = Field(None, min_length=1, max_length=64, description="A finished summary job: its "
+                                                                              "summary is spoken.")
+    summarize: bool | None = Field(None, description="Summarize first (default: false for a text, true for a "
+                                                     "document, and on /summaries/generate/audio).")
+    length: Literal[tuple(LENGTHS)] = AudioOptions.model_fields["length"]
+    voice: str | None = Field(None, min_length=1, max_length=100,
+                              description="The voice (default: SPEECH_VOICE; GET /voices lists them).")
+    format: Literal[tuple(FORMATS)] = AudioOptions.model_fields["format"]
+    speed: float = AudioOptions.model_fields["speed"]
+    temperature: float = AudioOptions.model_fields["temperature"]
+    run_async: bool = Field(False, validation_alias="async",
+                            description="Answer 202 with the job at once; its result links the audio.")
+
+
+class VoiceList(BaseModel):
+    """The voices this server speaks with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    voices: list[str] = Field(description="espeak-ng voice names, for `voice`.")
+    default: str = Field(description="The voice used when a request names none (SPEECH_VOICE).")

@@ -50,24 +50,27 @@ def _result(job: Job) -> Response:
     return json_response(TASKS[job.task].result.model_validate(job.result))
 
 
-def answer_job(job: Job, run_async: bool, on_success: Callable[[Job], Response] = _result) -> Response:
-    """Point at the job (async), or wait for it and answer its outcome (on_success makes the answer of a result)."""
+def answer_job(job: Job, run_async: bool, on_success: Callable[[Job], Response] = _result, *,
+               on_unfinished: Callable[[Job], Response] = job_reference, abandon: bool = True) -> Response:
+    """Point at the job (async), or wait for it and answer its outcome (on_success makes the answer of a result;
+    on_unfinished, the answer while it still runs after SYNC_TIMEOUT_S). abandon: a client that hangs up while
+    waiting abandons its job; without it, the job goes on for a later request to collect."""
     if run_async:
         return job_reference(job)
     try:
-        finished = _wait_while_connected(job, get_settings().sync_timeout_s)
+        finished = _wait_while_connected(job, get_settings().sync_timeout_s, abandon)
     except JobNotFoundError:  # purged under a very short JOB_TTL_HOURS: point at where it was
         return job_reference(job)
     if not finished.finished:
-        return job_reference(finished)
+        return on_unfinished(finished)
     if finished.status == SUCCEEDED:
         return on_success(finished)
     return stored_error_response(finished.error, cancelled=finished.status == CANCELLED)
 
 
-def _wait_while_connected(job: Job, timeout: float) -> Job:
+def _wait_while_connected(job: Job, timeout: float, abandon: bool = True) -> Job:
     """Wait for a synchronous request's job; if the client goes away first, its job is abandoned (cancelled
-    unless an identical request joined it) and 499 is answered to nobody."""
+    unless an identical request joined it; left running without abandon) and 499 is answered to nobody."""
     jobs = get_jobs()
     deadline = time.monotonic() + timeout
     while True:
@@ -75,7 +78,9 @@ def _wait_while_connected(job: Job, timeout: float) -> Job:
         if current.finished or time.monotonic() >= deadline or jobs.stopping:
             return current
         if client_disconnected():
-            if jobs.abandon(job.id):
+            if not abandon:
+                log.info("client of job %s disconnected; the job goes on", job.id)
+            elif jobs.abandon(job.id):
                 log.info("client of job %s disconnected: job cancelled", job.id)
             else:
                 log.info("client of job %s disconnected; the job goes on for the others who asked", job.id)

@@ -1,5 +1,6 @@
 """What the service does with a document, one module per task (summary.py, points.py, ingest.py for storing a
-document, ask.py for questions, message.py for messages), found by name here.
+document, ask.py for questions, message.py for messages,
+audio.py for speech), found by name here.
 
 Adding a task means a module that defines its options, its answer and its run function as a `Task`, one line in
 TASKS below, and one route that submits it (routes/generate.py for a task on a text or file).
@@ -11,6 +12,7 @@ import json
 
 from jobs.service import NewJob, request_key
 from tasks.ask import ASK, AskOptions
+from tasks.audio import AUDIO
 from tasks.base import Task, TaskOptions, TaskResult, TaskWork
 from tasks.document import Document, Received
 from tasks.ingest import DOCUMENT, DocumentOptions, Upload
@@ -20,7 +22,8 @@ from tasks.summary import SUMMARY
 
 # Tasks on a text or a file, each with its generate endpoint (routes/generate.py).
 GENERATE_TASKS: dict[str, Task] = {task.name: task for task in (SUMMARY, POINTS)}
-TASKS: dict[str, Task] = {**GENERATE_TASKS, DOCUMENT.name: DOCUMENT, ASK.name: ASK, MESSAGE.name: MESSAGE}
+TASKS: dict[str, Task] = {**GENERATE_TASKS, DOCUMENT.name: DOCUMENT, ASK.name: ASK, MESSAGE.name: MESSAGE,
+                          AUDIO.name: AUDIO}
 
 __all__ = ["GENERATE_TASKS", "TASKS", "Document", "Received", "Task", "TaskOptions", "TaskResult", "TaskWork",
            "new_document_job", "new_job", "new_message_job", "new_question_job"]

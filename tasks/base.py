@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -16,6 +16,7 @@ from llm import TaskRunner
 from llm.budgets import BUDGETS
 from llm.summarize import SummaryPlan
 from settings import LimitedBySettings
+from speech import SpeechEngine
 from tasks.document import Document, ReadingLimits
 
 
@@ -101,12 +102,15 @@ class TaskWork:
 
     runner: TaskRunner | None
     checkpoints: Checkpoints | None = None
+    job_id: str = ""
     started: float = field(default_factory=time.monotonic)
     library: LibraryStore | None = None
     library_name: str = ""  # the job's library (routes/auth.py), which every library read and write names
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None
     reading_limits: ReadingLimits | None = None  # for tasks that read an upload
     summary_plan: SummaryPlan = field(default_factory=SummaryPlan)  # how summaries are made (settings)
+    speech: SpeechEngine = field(default_factory=SpeechEngine)  # the engine the audio task speaks with
+    save_file: Callable[[str, BinaryIO, int], None] | None = None  # keeps the job's file (content type, bytes)
 
     def elapsed_ms(self) -> int:
         """Time since the task started."""

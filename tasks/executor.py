@@ -10,15 +10,18 @@ from llm import TaskRunner
 from llm.host import ModelHost
 from llm.runner import CallObserver
 from llm.summarize import SummaryPlan
+from speech import SpeechEngine
 from tasks import TASKS
 from tasks.base import TaskWork
 from tasks.document import ReadingLimits
 
 
 def make_executor(host: ModelHost, seed: int, library: LibraryStore, reading_limits: ReadingLimits,
-                  on_call: CallObserver | None = None, summary_plan: SummaryPlan | None = None) -> Execute:
+                  on_call: CallObserver | None = None, summary_plan: SummaryPlan | None = None,
+                  speech: SpeechEngine | None = None) -> Execute:
     """The function the job worker calls for each job; on_call sees every model call (for metrics)."""
     plan = summary_plan or SummaryPlan()
+    engine = speech or SpeechEngine()
 
     def documents_still_there(job: Job) -> None:
         # A job on stored documents answers only while they exist: a result about a deleted one is never kept.
@@ -38,8 +41,9 @@ def make_executor(host: ModelHost, seed: int, library: LibraryStore, reading_lim
                 host.get(), temperature=options.temperature, seed=seed, on_progress=control.progress,
                 should_cancel=control.cancelled, should_stop=control.interrupted, on_call=on_call,
             )
-        work = TaskWork(runner, control.checkpoints, library=library, library_name=job.library,
-                        progress=control.progress, reading_limits=reading_limits, summary_plan=plan)
+        work = TaskWork(runner, control.checkpoints, job_id=job.id, library=library, library_name=job.library,
+                        progress=control.progress, reading_limits=reading_limits, summary_plan=plan,
+                        speech=engine, save_file=control.save_file)
         documents_still_there(job)
         result = task.run(work, task.read_input(job.input), options).model_dump(mode="json")
         documents_still_there(job)

@@ -185,7 +185,7 @@ def test_message_prints_each_message_and_the_points_it_leaves_out(client, fake_m
     assert first.startswith("1 (covers 2 of 2 points)\nSubject: We will have a system update on Friday\n\nHi all")
     assert first.rstrip().endswith("Thanks,\nIT")
     assert second.startswith("2 (covers 1 of 2 points; leaves out: Please back up your work before then.)")
-    assert "leave out some points" in err
+    assert "leave out some of the points" in err
 
 
 @pytest.mark.parametrize("args, message", [

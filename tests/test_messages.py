@@ -56,8 +56,8 @@ def test_invented_facts_and_padding_are_dropped_and_missing_points_asked_once_mo
     model = FakeModel([
         "We will have a system update on Friday, 14 March. John Smith will lead it. Please back up your work before "
         "then. Our new cybersecurity standard makes businesses thrive.",
-        "Here you go:\n1. We will have the system update on Friday.\n"
-        "2. The update takes about 2 hours to complete, which starts at 9 PM EST.",
+        "Sure! We will have the system update on Friday.",
+        "The update takes about 2 hours to complete, which starts at 9 PM EST.",
     ])
     made = write(model, 1)
     body = made.variants[0].body
@@ -65,18 +65,20 @@ def test_invented_facts_and_padding_are_dropped_and_missing_points_asked_once_mo
     assert "Please back up your work before then." in body
     assert "The update takes about 2 hours to complete." in body and "EST" not in body
     assert made.variants[0].missing == [] and made.dropped >= 2
-    assert "Points:\n- We will have a system update on Friday.\n- The update takes about 2 hours.\n\n" in (
-        model.calls[1].messages[-1]["content"])  # only the points the first body left out
+    # Each point the first body left out is asked for on its own, cooler than the variant.
+    asked = [call.messages[-1]["content"].split("\n\n")[0] for call in model.calls[1:]]
+    assert asked == ["We will have a system update on Friday.", "The update takes about 2 hours."]
+    assert model.calls[1].params.temperature == 0.0
 
 
 def test_a_point_still_missing_after_its_second_call_is_reported():
-    made = write(FakeModel(["We will have a system update on Friday.", "1. Nothing useful here at all."]), 1)
+    made = write(FakeModel(["We will have a system update on Friday.", "Nothing useful.", "Nothing at all."]), 1)
     assert made.variants[0].missing == [1, 2]
-    assert any("leave out some points" in warning for warning in made.warnings)
+    assert any("leave out some of the points" in warning for warning in made.warnings)
 
 
 def test_variants_are_distinct_even_when_the_model_repeats_itself():
-    model = FakeModel(default=lambda messages: FULL)
+    model = FakeModel(default=lambda messages: FULL)  # every call, every variant: the same text
     made = write(model, 3)
     assert len(made.variants) == 1  # the same text is never shown twice
     assert any("only 1 distinct" in warning for warning in made.warnings)
