@@ -153,6 +153,14 @@ def show_messages(answer: dict) -> None:
     _notes(answer)
 
 
+def show_audio(answer: dict) -> None:
+    """Print where an audio job's audio is, for people (fetch it with curl --output)."""
+    print(f"{answer['duration_s']:.0f} s of {answer['format']} audio ({answer['bytes']:,} bytes, voice "
+          f"{answer['voice']}): GET {answer['audio_url']}")
+    for warning in answer.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def message(args: argparse.Namespace, common: dict) -> None:
     """The message command: messages written from the points given (or a stored document's key points)."""
     points = [point for point in (args.file, args.question, *args.more) if point is not None]
@@ -391,7 +399,8 @@ def run(args: argparse.Namespace) -> None:
             titles = document_titles(args, result) if several and not args.json else None
             _emit(args, result, lambda shown: show_answer(shown, titles))
         else:
-            shows = {"points": show_points, "document": show_document, "message": show_messages}
+            shows = {"points": show_points, "document": show_document, "message": show_messages,
+                     "audio": show_audio}
             _emit(args, result, shows.get(job.get("task"), show_summary))
         return
     if args.command == "docs":

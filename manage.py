@@ -35,6 +35,8 @@ CONTAINER_SETUP = ROOT.parent / "shared" / "tools" / "container-env.sh"
 WHEELS = ROOT / "wheels"
 # Scanned PDFs are read with Debian's Tesseract (pdf_tools/ocr.py): the engine and its English data.
 OCR_PACKAGES = ["tesseract-ocr", "tesseract-ocr-eng"]
+# Audio is spoken by Debian's espeak-ng (speech/engine.py), run as a separate program (it is GPL-3.0).
+SPEECH_PACKAGES = ["espeak-ng"]
 
 
 def _run(*command: str | Path, env: dict[str, str] | None = None) -> None:
@@ -81,18 +83,34 @@ def _tesseract_reads_english() -> bool:
     return "eng" in listed.stdout.split()
 
 
-def install_ocr() -> None:
-    """Install Debian's Tesseract OCR engine and its English data when missing. Optional: without it the service
-    still runs, and refuses scanned PDFs with a message saying how to enable OCR."""
-    if _tesseract_reads_english():
+def _install_engine(packages: list[str], purpose: str, present, without: str, *, required: bool) -> None:
+    """Install Debian packages for an engine the service runs as a program, when present() says it is missing.
+    Optional for serving (the service says what it cannot do without it); required for the tests."""
+    if present():
         return
     try:
-        installed = _apt_install(OCR_PACKAGES, "the OCR engine for scanned PDFs", may_prompt=False)
+        installed = _apt_install(packages, purpose, may_prompt=False)
     except subprocess.CalledProcessError:
         installed = False
-    if not installed or not _tesseract_reads_english():
-        print(f"note: OCR could not be installed here, so scanned PDFs will be refused (to read them, install "
-              f"{' and '.join(OCR_PACKAGES)} as root)", flush=True)
+    if installed and present():
+        return
+    if required:
+        sys.exit(f"the tests need {purpose}: install {' and '.join(packages)} as root (apt-get install)")
+    print(f"note: {purpose} could not be installed here, so {without} (install {' and '.join(packages)} as root)",
+          flush=True)
+
+
+def install_ocr(required: bool = False) -> None:
+    """Debian's Tesseract OCR engine and its English data: without it, scanned PDFs are refused with a message
+    saying how to enable OCR."""
+    _install_engine(OCR_PACKAGES, "the OCR engine for scanned PDFs", _tesseract_reads_english,
+                    "scanned PDFs will be refused", required=required)
+
+
+def install_speech(required: bool = False) -> None:
+    """Debian's espeak-ng: without it, /generate-audio answers 503 speech_unavailable."""
+    _install_engine(SPEECH_PACKAGES, "the speech engine for audio", lambda: shutil.which("espeak-ng") is not None,
+                    "audio will be refused", required=required)
 
 
 def install(dev: bool, bench: bool = False) -> None:
@@ -103,6 +121,7 @@ def install(dev: bool, bench: bool = False) -> None:
         print("creating .venv", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     install_ocr()
+    install_speech(required=dev)
     if dev:
         install_chromium()
     with_deps, without_deps = _requirements(dev, bench)

@@ -25,10 +25,10 @@ from functools import cache
 import snowballstemmer
 
 from llm import prompts
-from llm.budgets import BUDGETS
+from llm.budgets import BUDGETS, margin
 from llm.cleanup import clean_prose, content_words, is_near_duplicate, split_sentences
 from llm.errors import InputTooLargeError
-from llm.facts import SourceIndex, check_text
+from llm.facts import Checked, SourceIndex, check_text
 from llm.model import Model
 from llm.runner import TaskRunner
 
@@ -177,9 +177,10 @@ def on_topic(text: str, letter: Letter) -> str:
 
 def prompt_fits(model: Model, letter: Letter, max_tokens: int) -> None:
     """Raise InputTooLargeError when the points and fields with room for max_tokens do not fit the context."""
-    asked = model.prompt_tokens(prompts.message(list(letter.points), letter.sender, letter.recipient, letter.purpose,
-                                                letter.tone, 0))
-    if asked + max_tokens + BUDGETS.margin_tokens > model.n_ctx:
+    asked = max(model.prompt_tokens(prompts.message(list(letter.points), letter.sender, letter.recipient,
+                                                    letter.purpose, letter.tone, variant))
+                for variant in range(len(prompts.MESSAGE_ANGLES)))
+    if asked + max_tokens + margin(model.n_ctx) > model.n_ctx:
         raise InputTooLargeError(
             f"the points and fields take {asked} tokens; with max_tokens {max_tokens} that is more than the model's "
             f"context of {model.n_ctx} tokens: send fewer or shorter points, or a smaller max_tokens"
@@ -198,16 +199,20 @@ def write_messages(runner: TaskRunner, letter: Letter, *, count: int, max_tokens
     for number in range(count):
         if on_variant is not None:
             on_variant(number, count)
-        body = _write_body(runner, letter, source, made, number, max_tokens, runner.seed + number)
+        body, checks = _write_body(runner, letter, source, number, max_tokens, runner.seed + number)
         if body and is_near_duplicate(body, bodies, BUDGETS.message_duplicate_similarity):
             retry_seed = runner.seed + BUDGETS.message_retry_seed_offset + number
-            body = _write_body(runner, letter, source, made, number, max_tokens, retry_seed,
-                               temperature=max(runner.temperature, BUDGETS.candidate_temperature))
+            body, checks = _write_body(runner, letter, source, number, max_tokens, retry_seed,
+                                       temperature=max(runner.temperature, BUDGETS.candidate_temperature))
             if body and is_near_duplicate(body, bodies, BUDGETS.message_duplicate_similarity):
                 body = ""
         if not body:
+            made.dropped += checks.dropped  # what the check took out of a message that came to nothing
             continue
         bodies.append(body)
+        made.facts += checks.facts
+        made.rewritten += checks.rewritten
+        made.dropped += checks.dropped
         covered, missing = coverage(body, letter.points)
         made.variants.append(Variant(subject_of(letter), _framed(body, letter), covered, missing))
     if on_variant is not None:
@@ -224,29 +229,20 @@ def write_messages(runner: TaskRunner, letter: Letter, *, count: int, max_tokens
     return made
 
 
-def _checked(runner: TaskRunner, text: str, source: SourceIndex, made: Messages) -> str:
-    checked = check_text(runner, text, source, rewrite=False)
-    made.facts += checked.facts
-    made.rewritten += checked.rewritten
-    made.dropped += checked.dropped
-    return checked.text
-
-
-def _write_body(runner: TaskRunner, letter: Letter, source: SourceIndex, made: Messages, variant: int,
-                max_tokens: int, seed: int, temperature: float | None = None) -> str:
-    """One checked body; points it misses are asked for once more, a sentence each."""
+def _write_body(runner: TaskRunner, letter: Letter, source: SourceIndex, variant: int, max_tokens: int, seed: int,
+                temperature: float | None = None) -> tuple[str, Checked]:
+    """One checked body, and what the check did; points it misses are asked for once more, a sentence each."""
     messages = prompts.message(list(letter.points), letter.sender, letter.recipient, letter.purpose, letter.tone,
                                variant)
     written = runner.prose(messages, max_tokens, temperature=temperature, seed=seed)
-    body = on_topic(_checked(runner, body_of(written.text), source, made), letter)
+    checked = check_text(runner, body_of(written.text), source, rewrite=False)
+    body = on_topic(checked.text, letter)
     _, missing = coverage(body, letter.points)
-    if not missing:
-        return body
     added = []
     for index in missing:  # each point left out is asked for once more, on its own
         point = letter.points[index]
         room = min(max_tokens, 2 * runner.model.count_tokens(point) + BUDGETS.rewrite_extra_tokens)
-        # Cooler than the variant: this call repairs. Not at 0, so that variants still differ.
+        # A repair: no warmer than MESSAGE_REPAIR_TEMPERATURE, where the model keeps a point best.
         cool = min(runner.temperature if temperature is None else temperature, BUDGETS.message_repair_temperature)
         said = runner.prose(prompts.point_sentence(point, letter.tone), room, temperature=cool, seed=seed)
         for sentence in split_sentences(body_of(said.text)):
@@ -256,5 +252,7 @@ def _write_body(runner: TaskRunner, letter: Letter, source: SourceIndex, made: M
                     if covers(candidate, point) and not source.unsupported(candidate)[1]]
             if held:
                 added.append(held[0])
+                checked.facts += len(source.unsupported(held[0])[0])
                 break
-    return "\n\n".join(part for part in (body, " ".join(dict.fromkeys(added))) if part)
+    body = "\n\n".join(part for part in (body, " ".join(dict.fromkeys(added))) if part)
+    return body, checked

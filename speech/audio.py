@@ -46,14 +46,14 @@ def pieces_of(sentences: Iterable[str], max_chars: int = PIECE_CHARS) -> list[st
     current = ""
     for sentence in sentences:
         sentence = " ".join(sentence.split())
+        if current and len(current) + 1 + len(sentence) > max_chars:
+            pieces.append(current)
+            current = ""
         while len(sentence) > max_chars:  # one endless "sentence" (a table, a list without stops)
             cut = sentence.rfind(" ", 0, max_chars)
             cut = cut if cut > 0 else max_chars
             pieces.append(sentence[:cut])
             sentence = sentence[cut:].strip()
-        if current and len(current) + 1 + len(sentence) > max_chars:
-            pieces.append(current)
-            current = ""
         current = f"{current} {sentence}".strip()
     if current:
         pieces.append(current)

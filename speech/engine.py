@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import cached_property
 
 BASE_WORDS_PER_MINUTE = 175  # espeak-ng's own default rate: speed 1.0
+WELL_KNOWN = ("en-us", "en-gb", "de", "fr", "es", "it")  # named when a voice is unknown
 PIECE_TIMEOUT_S = 60.0  # one sentence-sized piece takes milliseconds; a stuck engine is stopped
 
 
@@ -47,9 +49,10 @@ class SpeechEngine:
     def check_voice(self, voice: str) -> str:
         """The voice, if the engine has it; else UnknownVoiceError naming some it has."""
         if voice not in self.voices:
-            english = [name for name in self.voices if name.startswith("en")]
+            close = difflib.get_close_matches(voice, self.voices, n=3)
+            suggested = list(dict.fromkeys([*close, *(name for name in WELL_KNOWN if name in self.voices)]))[:6]
             raise UnknownVoiceError(f"unknown voice {voice!r}: this server has {len(self.voices)} voices, e.g. "
-                                    f"{', '.join(english[:6] or self.voices[:6])} (GET /voices lists them)")
+                                    f"{', '.join(suggested or self.voices[:6])} (GET /voices lists them)")
         return voice
 
     def wav(self, text: str, voice: str, speed: float) -> bytes:

@@ -188,6 +188,14 @@ def test_message_prints_each_message_and_the_points_it_leaves_out(client, fake_m
     assert "leave out some of the points" in err
 
 
+def test_job_shows_where_an_audio_jobs_audio_is(client, service):
+    job = requests.post(f"{service}/generate-audio?async=true", json={"text": "The lighthouse was built in 1850."},
+                        timeout=30).json()
+    code, out, err = client("job", job["job_id"])
+    assert code == 0, err
+    assert re.fullmatch(rf"\d+ s of mp3 audio \([\d,]+ bytes, voice en-us\): GET /jobs/{job['job_id']}/audio\n", out)
+
+
 @pytest.mark.parametrize("args, message", [
     (["message"], "give the points"),
     (["message", "one point", "--document", "0123abcd"], "not both"),

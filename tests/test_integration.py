@@ -1,9 +1,11 @@
 """The real bundled model through the HTTP API: summaries, points, messages, long text at a small context,
 determinism."""
 
+import io
 import re
 
 import pytest
+import soundfile
 
 from llm.budgets import BUDGETS
 from llm.cleanup import split_sentences, words
@@ -73,6 +75,18 @@ def test_messages_from_points_state_them_and_invent_no_number(real_client):
         assert numbers <= {"12", "8"}, message["body"]  # no date, time or count the points do not have
         assert not any(mark in message["body"] for mark in (*TEMPLATE_MARKS, "[", "Subject:"))
     assert any(message["covered"] for message in body["messages"])
+
+
+def test_a_summary_is_spoken_as_audio_that_decodes(real_client):
+    response = _post(real_client, "/generate-audio", {"text": SAMPLE_TEXT, "summarize": True, "length": "short",
+                                                      "format": "ogg"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "audio/ogg"
+    with soundfile.SoundFile(io.BytesIO(response.data)) as audio:
+        samples = audio.read(dtype="float32")
+        seconds = len(samples) / audio.samplerate
+    assert seconds > 3 and abs(samples).max() > 0.05  # speech, not silence
+    assert float(response.headers["X-Audio-Duration"]) == pytest.approx(seconds, abs=0.2)
 
 
 class RecordingModel(Model):

@@ -257,6 +257,16 @@ def test_text_summary_copy_and_download(page, server):
     markdown = Path(download.path()).read_text(encoding="utf-8")
     assert markdown.startswith("# Summary: Pasted text\n")
     assert summary.strip() in markdown and f"Model: {server.model}" in markdown
+
+    page.click("#listen")  # the summary spoken by the server, played here
+    _expect()(page.locator("#listen-audio")).to_be_visible()
+    _expect()(page.locator("#listen-status")).to_contain_text("Audio:")
+    seconds = page.evaluate("""() => new Promise((resolve) => {
+      const audio = document.getElementById("listen-audio");
+      if (audio.readyState >= 1) resolve(audio.duration);
+      else audio.addEventListener("loadedmetadata", () => resolve(audio.duration), { once: true });
+    })""")
+    assert seconds > 1
     _screenshot(page, "web-summary.png")
 
 

@@ -20,6 +20,7 @@ const MESSAGES = {
   model_loading: "The model is still loading. Try again in a few seconds.",
   model_unavailable: "The model could not be loaded on the server, so nothing can be summarized.",
   cancelled: "The job was cancelled.",
+  speech_unavailable: "The server cannot make audio: its speech engine (espeak-ng) is not installed.",
   not_found: "The job is no longer on the server: it may have expired. Start again.",
   document_deleted: "The document was deleted while this was being made.",
   internal_error: "Something went wrong on the server.",

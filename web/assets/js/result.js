@@ -1,8 +1,9 @@
-// The result panel: a summary or key points, with the model and time, Copy and Download Markdown. The same views
-// show a stored document's earlier results.
+// The result panel: a summary or key points, with the model and time, Copy, Download Markdown and (for a summary)
+// Listen. The same views show a stored document's earlier results.
 
 import { $, documentHash, el, seconds, sentence } from "./dom.js";
 import { isPdf } from "./files.js";
+import { initListen, resetListen } from "./listen.js";
 
 let shown = null; // what the panel shows: {request, result, fileUrl}
 
@@ -14,6 +15,11 @@ export function sourceName(request) {
 // the panel shows nothing.
 export function shownDocument() {
   return shown ? shown.request.documentId || null : undefined;
+}
+
+// The summary the panel shows, for the Listen button ("" when it shows key points or nothing).
+export function shownSummary() {
+  return shown && shown.request.task === "summary" ? shown.result.summary : "";
 }
 
 export function setResultVisible(visible) {
@@ -31,6 +37,7 @@ export function showResult(request, result, visible = true) {
   showWarnings($("result-notes"), $("result-warnings"), result.warnings || []);
   $("result-meta").replaceChildren(...metaLine(result));
   $("copy-status").textContent = "";
+  resetListen(request.task === "summary");
   setResultVisible(visible);
   if (visible) $("result-title").focus();
 }
@@ -193,6 +200,7 @@ function flash(text) {
 }
 
 export function initResult() {
+  initListen(shownSummary);
   $("copy").addEventListener("click", copy);
   $("download").addEventListener("click", download);
 }
