@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from jobs.errors import JobCancelledError, JobNotFoundError
-from jobs.store import CANCELLED, FAILED, KEPT_WITH_DOCUMENT, Job, JobStore
+from jobs.store import CANCELLED, FAILED, KEPT_WITH_DOCUMENT, Job, JobStore, StoredFile
 
 log = logging.getLogger(__name__)
 CANCEL_CHECK_S = 0.25  # a running call asks the store whether it was cancelled at most this often
@@ -125,8 +125,8 @@ class JobService:
             raise JobNotFoundError(f"no job {job_id[:64]!r}: it never existed or has expired")
         return job
 
-    def file(self, job_id: str) -> tuple[str, bytes] | None:
-        """A job's file (its content type and bytes), if it made one."""
+    def file(self, job_id: str) -> StoredFile | None:
+        """A job's file, if it made one."""
         return self.store.load_file(job_id)
 
     def list(self, limit: int, offset: int, library: str | None = None) -> list[Job]:

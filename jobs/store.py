@@ -9,6 +9,7 @@ import sqlite3
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,6 +23,15 @@ STATUSES = (QUEUED, RUNNING, *FINISHED)
 # Results of these tasks made from a stored document are kept as long as the document, past JOB_TTL_HOURS.
 KEPT_WITH_DOCUMENT = ("summary", "points")
 FILE_CHUNK_BYTES = 1 << 20  # a job's file is stored this much at a time
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A job's file: its content type, its size, and its bytes, read a chunk at a time."""
+
+    content_type: str
+    size: int
+    chunks: Iterator[bytes]
 
 
 @dataclass
@@ -137,8 +147,8 @@ class JobStore(ABC):
         """Keep a job's file (read from source, size bytes, a chunk at a time), replacing one it had."""
 
     @abstractmethod
-    def load_file(self, job_id: str) -> tuple[str, bytes] | None:
-        """A job's file: its content type and bytes; None when it has none."""
+    def load_file(self, job_id: str) -> StoredFile | None:
+        """A job's file (read a chunk at a time as it is sent); None when it has none."""
 
     @abstractmethod
     def close(self) -> None:
@@ -395,5 +405,17 @@ class SqliteJobStore(SqliteStore, JobStore):
 
     def load_file(self, job_id):
         with self._lock:
-            row = self._db.execute("SELECT content_type, data FROM job_files WHERE job_id = ?", (job_id,)).fetchone()
-        return None if row is None else (row["content_type"], bytes(row["data"]))
+            row = self._db.execute("SELECT rowid, content_type, length(data) AS size FROM job_files WHERE job_id = ?",
+                                   (job_id,)).fetchone()
+        if row is None:
+            return None
+
+        def chunks(rowid: int = row["rowid"], size: int = row["size"]):
+            for offset in range(0, size, FILE_CHUNK_BYTES):
+                # The lock is held for one read, never while the chunk waits to be sent.
+                with self._lock, self._db.blobopen("job_files", "data", rowid, readonly=True) as blob:
+                    blob.seek(offset)
+                    chunk = blob.read(FILE_CHUNK_BYTES)
+                yield chunk
+
+        return StoredFile(row["content_type"], row["size"], chunks())

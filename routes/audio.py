@@ -67,12 +67,12 @@ def _audio(job: Job) -> Response:
     stored = get_jobs().file(job.id)
     if stored is None:
         raise JobNotFinishedError(f"job {job.id} has no audio any more")
-    content_type, data = stored
     result = AudioResult.model_validate(job.result)
     name = "summary" if result.summarized or job.options.get("source_job") else "speech"
-    return Response(data, mimetype=content_type, headers={
+    # Sent a chunk at a time from the database: a long text's audio is never all in memory.
+    return Response(stored.chunks, mimetype=stored.content_type, headers={
         "Content-Disposition": f'attachment; filename="{name}.{result.format}"',
-        "Content-Length": str(len(data)), "X-Audio-Duration": str(result.duration_s),
+        "Content-Length": str(stored.size), "X-Audio-Duration": str(result.duration_s),
     })
 
 

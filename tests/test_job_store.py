@@ -1,5 +1,7 @@
 """The SQLite job store: FIFO claims, queue limit, cancel in both states, restart, cache, purge, checkpoints."""
 
+import io
+import os
 import socket
 import subprocess
 import threading
@@ -7,7 +9,15 @@ import time
 
 import pytest
 
-from jobs.store import CANCELLED, QUEUED, RUNNING, SUCCEEDED, QueueFullError, SqliteJobStore
+from jobs.store import (
+    CANCELLED,
+    FILE_CHUNK_BYTES,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    QueueFullError,
+    SqliteJobStore,
+)
 
 # What the service stores for a cancelled job (the API's error table makes it); the store keeps what it is given.
 CANCELLED_ERROR = {"code": "cancelled", "message": "the job was cancelled"}
@@ -165,3 +175,20 @@ def test_a_cancel_for_a_client_that_left_spares_a_job_another_request_joined(sto
     assert store.cancel(alone.id, CANCELLED_ERROR, unless_shared=True).status == CANCELLED
     spared = store.cancel(joined.id, CANCELLED_ERROR, unless_shared=True)
     assert (spared.status, spared.shared) == (QUEUED, True)
+
+
+def test_a_jobs_file_is_kept_and_read_back_a_chunk_at_a_time_and_purged_with_it(store):
+    job = store.create("audio", {}, b"")
+    data = os.urandom(2 * FILE_CHUNK_BYTES + 12345)
+    store.save_file(job.id, "audio/wav", io.BytesIO(data), len(data))
+    stored = store.load_file(job.id)
+    assert (stored.content_type, stored.size) == ("audio/wav", len(data))
+    chunks = list(stored.chunks)
+    assert [len(chunk) for chunk in chunks] == [FILE_CHUNK_BYTES, FILE_CHUNK_BYTES, 12345]
+    assert b"".join(chunks) == data
+    assert store.load_file("no-such-job") is None
+    store.claim_next()
+    store.succeed(job.id, {})
+    time.sleep(0.05)
+    assert store.purge(max_age_s=0.01) == 1
+    assert store.load_file(job.id) is None

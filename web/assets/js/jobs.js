@@ -21,6 +21,7 @@ const STAGES = {
   searching: "Searching the documents",
   answering: "Writing the answer",
   "writing messages": "Writing the messages",
+  speaking: "Speaking",
 };
 
 export function stageLabel(stage) {
@@ -36,7 +37,7 @@ export function progressLine(progress) {
   const total = Number(progress.total) || 0;
   const done = Math.min(Number(progress.done) || 0, total);
   let text = stageLabel(progress.stage);
-  const unit = progress.stage === "writing messages" ? "message" : "chunk";
+  const unit = { "writing messages": "message", speaking: "piece" }[progress.stage] || "chunk";
   if (total > 1) text += ` — ${unit} ${Math.min(done + 1, total)} of ${total}`;
   return text;
 }
