@@ -8,8 +8,9 @@ Each paper's three aspect summaries (challenge, approach, outcome) are split int
 service's defaults (temperature 0.7, 250 tokens). Figures, over all variants written:
   cover all     share of variants that state every point (coverage as the service judges it: stemmed content words)
   points        share of points covered
-  invented      share of variants with a number, or a capitalized word that is not a sentence's first, that the
-                points and fields do not have: an independent, cruder look than the fact check the service runs
+  invented      share of variants with a number, or a capitalized word that is not a sentence's first (nor "I"),
+                that the points and fields do not have: an independent, cruder look than the fact check the service
+                runs (--show prints each message with what this found)
   distinct      distinct variants per request (of n asked), and the mean word overlap (Jaccard) between two
                 variants of one request
   s/request     seconds per request
@@ -56,8 +57,8 @@ def invented(body: str, letter: Letter) -> list[str]:
     found = [number for number in re.findall(r"\d+(?:[.,]\d+)?", body) if number not in given]
     for paragraph in body.split("\n"):
         for sentence in split_sentences(paragraph):
-            for word in re.findall(r"(?<=\s)[A-Z][\w-]*", sentence):
-                if word not in given:
+            for word in re.findall(r"(?<=\s)[A-Z][\w'’-]*", sentence):
+                if word not in given and re.sub(r"['’].*", "", word) != "I":  # "I", "I'm": not a name
                     found.append(word)
     return found
 

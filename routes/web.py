@@ -13,9 +13,10 @@ from routes.apispec import SERVICE, answers, api
 from routes.auth import public
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-# Everything the page needs comes from this server; a PDF the user picked opens from a blob: URL.
+# Everything the page needs comes from this server; a PDF the user picked opens from a blob: URL, and so does a
+# summary's audio (fetched with the API key, which an <audio> element cannot send).
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
 
