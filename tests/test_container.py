@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import soundfile
 
 from tests.conftest import ROOT, SAMPLE_TEXT, free_port, wait_for_health
 
@@ -184,6 +186,11 @@ def test_it_serves_stops_within_its_grace_and_resumes_from_its_volume(container)
     assert points.status_code == 200, points.text
     assert points.json()["pages"] == 2 and points.json()["points"]
     assert all(set(point["pages"]) <= {1, 2} for point in points.json()["points"])
+    audio = requests.post(first.url + "/generate-audio", json={"text": SAMPLE_TEXT[:300]}, headers=headers,
+                          timeout=120)  # the image's own speech engine
+    assert audio.status_code == 200 and audio.headers["Content-Type"] == "audio/mpeg", audio.text[:300]
+    with soundfile.SoundFile(io.BytesIO(audio.content)) as sound:
+        assert sound.frames / sound.samplerate > 5
 
     status = podman("exec", first.name, "grep", "^Uid:", "/proc/1/status").stdout.split()
     assert status[1] != "0", "the server runs as root"

@@ -352,7 +352,7 @@ def test_scanned_pdf_is_explained_in_plain_words_on_a_phone(browser, server):
         focused = page.evaluate("[document.activeElement.className, getComputedStyle(document.activeElement)"
                                 ".outlineWidth]")
         assert focused[0] == "skip-link" and float(focused[1].removesuffix("px")) >= 2  # visible focus
-        for view in ["#summarize", "#library"]:  # the views' links
+        for view in ["#summarize", "#library", "#message"]:  # the views' links
             page.keyboard.press("Tab")
             assert page.evaluate("document.activeElement.getAttribute('href')") == view
         page.keyboard.press("Tab")  # the "Upload a file / Paste text" choice
