@@ -16,7 +16,7 @@ from library.errors import CollectionNotFoundError, DocumentDeletedError, Docume
 from llm.errors import CancelledError, InputTooLargeError, ModelNotReadyError, ModelUnavailableError
 from pdf_tools import errors as pdf
 from routes.responses import json_response
-from speech import SpeechError, UnknownVoiceError
+from speech import NoSpeechError, SpeechError, UnknownVoiceError
 from tasks.errors import InputError, NoAnswerError, TextTooLongError, UnsupportedFileError
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     EmptyCollectionError: (422, "empty_collection"),
     JobNotFinishedError: (409, "job_not_finished"),
     ResultNotReadyError: (503, "not_ready"),
+    NoSpeechError: (422, "no_answer"),  # before SpeechError, its base: silence is about the text, not the server
     SpeechError: (503, "speech_unavailable"),
     UnknownVoiceError: (400, "invalid_request"),
 }
@@ -83,8 +84,8 @@ STATUS_DESCRIPTIONS = {
     415: "The body is neither JSON nor a form, or the file is not a PDF, .txt or .md file (judged by its content).",
     422: "The document cannot be used: the PDF needs a password, the password is wrong, it has no text layer (a "
          "scan, and OCR is not installed), its text is garbled, it is broken, or reading it took too much time or "
-         "memory; or the text gave no answer at all (`no_answer`: no key point, no summary); or a collection has no "
-         "documents left (`empty_collection`).",
+         "memory; or the text gave no answer at all (`no_answer`: no key point, no summary, no message, no sound); "
+         "or a collection has no documents left (`empty_collection`).",
     500: "A bug; the answer carries a `request_id` that the server log also has.",
     503: "The model is loading (`model_loading`) or failed to load (`model_unavailable`), the queue is full "
          "(`queue_full`), too many PDFs are being read at once (`server_busy`), the speech engine is missing "

@@ -9,6 +9,6 @@ that memory stays bounded whatever the text's length. No Flask and no model here
 """
 
 from speech.audio import FORMATS, Spoken, speak
-from speech.engine import SpeechEngine, SpeechError, UnknownVoiceError
+from speech.engine import NoSpeechError, SpeechEngine, SpeechError, UnknownVoiceError
 
-__all__ = ["FORMATS", "SpeechEngine", "SpeechError", "Spoken", "UnknownVoiceError", "speak"]
+__all__ = ["FORMATS", "NoSpeechError", "SpeechEngine", "SpeechError", "Spoken", "UnknownVoiceError", "speak"]

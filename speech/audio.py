@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import soundfile
 
-from speech.engine import SpeechEngine, SpeechError
+from speech.engine import NoSpeechError, SpeechEngine
 
 PIECE_CHARS = 600  # sentences are joined into pieces of about this many characters (a few seconds of speech)
 SILENT_PEAK = 64  # a piece whose loudest sample is below this (of 32767) is silence
@@ -63,8 +63,9 @@ def pieces_of(sentences: Iterable[str], max_chars: int = PIECE_CHARS) -> list[st
 def speak(pieces: list[str], out: BinaryIO, *, engine: SpeechEngine, voice: str, speed: float, audio_format: str,
           should_stop: Callable[[], bool] = lambda: False,
           on_piece: Callable[[int, int], None] = lambda done, total: None) -> Spoken:
-    """Speak the pieces into out (a seekable binary file) in the format; raises SpeechError when the engine fails
-    or everything it made is silence. should_stop is asked between pieces (raise from it to stop)."""
+    """Speak the pieces into out (a seekable binary file) in the format; raises SpeechError when the engine fails,
+    NoSpeechError when everything it made is silence. should_stop is asked between pieces (raise from it to
+    stop)."""
     chosen = FORMATS[audio_format]
     frames = 0
     loudest = 0
@@ -88,5 +89,5 @@ def speak(pieces: list[str], out: BinaryIO, *, engine: SpeechEngine, voice: str,
         if written is not None:
             written.close()
     if written is None or loudest < SILENT_PEAK:
-        raise SpeechError("the speech engine made no sound for this text")
+        raise NoSpeechError("the speech engine made no sound of this text: it has nothing the voice can say")
     return Spoken(duration_s=frames / written.samplerate, pieces=len(pieces))

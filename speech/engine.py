@@ -17,6 +17,10 @@ class SpeechError(Exception):
     """The speech engine is missing or failed."""
 
 
+class NoSpeechError(SpeechError):
+    """The engine made only silence of the text (nothing in it it can say)."""
+
+
 class UnknownVoiceError(ValueError):
     """A voice the engine does not have."""
 

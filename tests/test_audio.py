@@ -11,7 +11,7 @@ import pytest
 import requests
 import soundfile
 
-from speech import SpeechEngine, SpeechError, UnknownVoiceError, speak
+from speech import NoSpeechError, SpeechEngine, SpeechError, UnknownVoiceError, speak
 from speech.audio import pieces_of
 from tests.conftest import post_json
 from tests.fakes import FakeModel
@@ -55,6 +55,16 @@ def test_a_long_text_is_spoken_in_sentence_sized_pieces():
     pieces = pieces_of([LONGER] * 20 + ["word " * 400])
     assert all(len(piece) <= 600 for piece in pieces) and len(pieces) > 5
     assert " ".join(pieces).split() == " ".join([LONGER] * 20 + ["word " * 400]).split()  # nothing lost
+
+
+def test_silence_is_never_answered(client, monkeypatch):
+    silent = io.BytesIO()
+    soundfile.write(silent, [0.0] * 22050, 22050, format="WAV", subtype="PCM_16")
+    monkeypatch.setattr(SpeechEngine, "wav", lambda self, text, voice, speed: silent.getvalue())
+    with pytest.raises(NoSpeechError, match="no sound"):
+        spoken(SHORT)
+    response = post_json(client, "/generate-audio", {"text": SHORT})
+    assert response.status_code == 422 and response.get_json()["error"]["code"] == "no_answer"
 
 
 def test_unknown_voices_and_a_missing_engine_are_said_plainly():
