@@ -11,7 +11,7 @@ from jobs.store import SUCCEEDED, Job
 from routes.apispec import GENERATE, JOBS, answers, api
 from routes.auth import current_library
 from routes.errors import ApiError, invalid_request
-from routes.inputs import json_body, stored_document
+from routes.inputs import json_body, one_of, stored_document
 from routes.resources import get_jobs, get_model_host, get_settings, get_speech
 from routes.responses import json_response
 from routes.schemas import AsyncQuery, AudioRequest, VoiceList, validate
@@ -39,10 +39,8 @@ def _summary_text(job_id: str) -> str:
 
 def _what_to_speak(body: AudioRequest, summarize_by_default: bool) -> tuple[Received, bool]:
     """The job's input (the text, the stored document, or a summary job's summary) and whether to summarize it."""
-    given = [name for name in ("text", "document_id", "job_id") if getattr(body, name) is not None]
-    if len(given) != 1:
-        raise invalid_request("send a 'text', a 'document_id' or a summary's 'job_id', one of the three"
-                              if not given else f"send one of {' or '.join(repr(name) for name in given)}, not both")
+    one_of(body, ("text", "document_id", "job_id"),
+           "send a 'text', a 'document_id' or a summary's 'job_id', one of the three")
     settings = get_settings()
     if body.job_id is not None:
         if body.summarize:

@@ -58,6 +58,17 @@ def _read_form(task: Task):
     return fields, document
 
 
+def one_of(body: object, names: tuple[str, ...], missing: str) -> str:
+    """The one of these fields the request sent; a 400 saying `missing` when it sent none, naming them when
+    several."""
+    given = [name for name in names if getattr(body, name) is not None]
+    if not given:
+        raise invalid_request(missing)
+    if len(given) > 1:
+        raise invalid_request(f"send one of {' or '.join(repr(name) for name in given)}, not both")
+    return given[0]
+
+
 def json_body() -> object:
     """The request's JSON body (validated by its model afterwards); 415 when it is not JSON, 400 when unreadable."""
     if not request.is_json:

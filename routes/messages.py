@@ -9,7 +9,7 @@ from llm.message import Letter, prompt_fits, split_points
 from routes.apispec import GENERATE, api
 from routes.auth import current_library
 from routes.errors import invalid_request
-from routes.inputs import json_body, stored_document
+from routes.inputs import json_body, one_of, stored_document
 from routes.resources import get_jobs, get_model_host, get_settings
 from routes.schemas import AsyncQuery, MessageRequest, validate
 from routes.submission import answer_job, job_answers
@@ -29,10 +29,8 @@ def _points(body: MessageRequest) -> list[str]:
 
 
 def _one_of(body: MessageRequest) -> None:
-    given = [name for name in ("points", "prompt", "document_id") if getattr(body, name) is not None]
-    if len(given) != 1:
-        raise invalid_request("send the key points ('points'), or a stored document's 'document_id', one of the two"
-                              if not given else f"send one of {' or '.join(repr(name) for name in given)}, not both")
+    one_of(body, ("points", "prompt", "document_id"),
+           "send the key points ('points'), or a stored document's 'document_id', one of the two")
     for new, old in (("n", "n_gen"), ("max_tokens", "token_count")):
         if getattr(body, new) is not None and getattr(body, old) is not None:
             raise invalid_request(f"send '{new}' or the older '{old}', not both")
