@@ -1,6 +1,6 @@
-"""The job service: what the HTTP layer asks of jobs (submit, get, wait, follow, cancel, abandon, list), and the one
-worker thread per process that runs them first in first out on the process's model. Every change wakes whoever
-waits."""
+"""The job service: what the HTTP layer asks of jobs (submit, get, wait, follow, cancel, abandon, list), and the
+worker threads of a process that run them first in first out on the process's model (one per slot of the model, so
+several jobs share a batching engine). Every change wakes whoever waits."""
 
 from __future__ import annotations
 
@@ -67,6 +67,30 @@ class Checkpoints:
         self._store.save_checkpoint(self._job_id, key, value)
 
 
+class TextStreams:
+    """The text each running job has streamed so far (a chat answer as its tokens come), kept in memory for
+    whoever follows the job in this process, and dropped when the job ends (its result then holds the text)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def append(self, job_id: str, piece: str) -> None:
+        """Add a piece to a job's streamed text."""
+        with self._lock:
+            self._texts[job_id] = self._texts.get(job_id, "") + piece
+
+    def text(self, job_id: str) -> str:
+        """What the job has streamed so far ("" when nothing, or when it has ended)."""
+        with self._lock:
+            return self._texts.get(job_id, "")
+
+    def end(self, job_id: str) -> None:
+        """Forget a job's stream."""
+        with self._lock:
+            self._texts.pop(job_id, None)
+
+
 @dataclass
 class JobControl:
     """What a running job is given: a progress reporter, its stop checks and its checkpoints."""
@@ -76,6 +100,7 @@ class JobControl:
     interrupted: Callable[[], bool]  # asked between generated tokens: stop the call now
     checkpoints: Checkpoints
     save_file: Callable[[str, BinaryIO, int], None] = lambda content_type, source, size: None  # the job's file
+    stream: Callable[[str], None] = lambda piece: None  # hands the next piece of the answer to its followers
 
 
 class JobService:
@@ -83,7 +108,7 @@ class JobService:
 
     def __init__(self, store: JobStore, execute: Execute, describe_error: DescribeError, *, ttl_s: float,
                  max_queue: int, can_run: Callable[[], bool] = lambda: True, poll_s: float = 1.0,
-                 on_end: Callable[[Job], None] | None = None):
+                 on_end: Callable[[Job], None] | None = None, workers: int = 1):
         self.store = store
         self._on_end = on_end
         self._can_run = can_run
@@ -95,7 +120,10 @@ class JobService:
         self._changed = threading.Condition()
         self._stop = threading.Event()
         self._interrupt_at = float("inf")
-        self._thread: threading.Thread | None = None
+        self._workers = workers
+        self.streams = TextStreams()
+        self._threads: list[threading.Thread] = []
+        self._housekeeping_lock = threading.Lock()  # one worker at a time does the housekeeping
         self._last_purge = 0.0
         self._last_recovery = time.monotonic()
 
@@ -167,6 +195,11 @@ class JobService:
             with self._changed:
                 self._changed.wait(FOLLOW_POLL_S)
 
+    def wait_change(self, timeout: float) -> None:
+        """Sleep until something changes (a job's status, progress or streamed text) or timeout seconds pass."""
+        with self._changed:
+            self._changed.wait(timeout)
+
     def cancel(self, job_id: str, library: str | None = None) -> Job:
         """Cancel: a queued job never runs, a running one stops at its next generated token, an ended one stays
         as it was; raises JobNotFoundError (also for another library's job)."""
@@ -190,12 +223,14 @@ class JobService:
     # Lifecycle
 
     def start(self) -> None:
-        """Requeue jobs a crash left running, then start the worker thread."""
+        """Requeue jobs a crash left running, then start the worker threads."""
         requeued = self.store.requeue_interrupted(self._cancellation("the job was cancelled"))
         if requeued:
             log.info("requeued %d job(s) interrupted by a restart", requeued)
-        self._thread = threading.Thread(target=self._work, name="job-worker", daemon=True)
-        self._thread.start()
+        for number in range(self._workers):
+            thread = threading.Thread(target=self._work, name=f"job-worker-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     @property
     def stopping(self) -> bool:
@@ -210,15 +245,16 @@ class JobService:
         self.notify()
 
     def stop(self, grace_s: float = 0.0) -> None:
-        """Shut down and wait for the worker thread to leave the store consistent."""
+        """Shut down and wait for the worker threads to leave the store consistent."""
         self.begin_shutdown(grace_s)
-        if self._thread is not None:
-            self._thread.join(grace_s + 30)
+        deadline = time.monotonic() + grace_s + 30
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:
         """Stop at once (cutting a running call short) and close the store, once the worker has let go of it."""
         self.stop(0.0)
-        if self._thread is not None and self._thread.is_alive():
+        if any(thread.is_alive() for thread in self._threads):
             log.warning("the job worker did not stop; the job store is left open")
             return
         self.store.close()
@@ -269,26 +305,45 @@ class JobService:
             interrupted=lambda: time.monotonic() >= self._interrupt_at or cancel_requested(fresh=False),
             checkpoints=Checkpoints(self.store, job.id),
             save_file=lambda content_type, source, size: self.store.save_file(job.id, content_type, source, size),
+            stream=lambda piece: self._stream(job.id, piece),
         )
         try:
             result = self._execute(job, control)
         except Exception as error:  # noqa: BLE001 - every failure must end the job with a reason
-            if self._cancel_requested(job.id):
-                self.store.fail(job.id, self._cancellation("the job was cancelled", job), CANCELLED)
-            elif self._stop.is_set():
-                self.store.release(job.id)
-                log.info("job %s put back in the queue by shutdown; it resumes from its checkpoints", job.id)
-            else:
-                self.store.fail(job.id, self._describe_error(error, job), FAILED)
-            return
-        if not self.store.succeed(job.id, result):
-            log.warning("job %s was taken over by another worker; this result is dropped", job.id)
+            self._end_job(job, error)
+        else:
+            if not self.store.succeed(job.id, result):
+                log.warning("job %s was taken over by another worker; this result is dropped", job.id)
+        finally:
+            self.streams.end(job.id)
+
+    def _stream(self, job_id: str, piece: str) -> None:
+        self.streams.append(job_id, piece)
+        self.notify()
+
+    def _end_job(self, job: Job, error: Exception) -> None:
+        """End a job that raised: cancelled, put back for a shutdown, or failed with the error."""
+        if self._cancel_requested(job.id):
+            self.store.fail(job.id, self._cancellation("the job was cancelled", job), CANCELLED)
+        elif self._stop.is_set():
+            self.store.release(job.id)
+            log.info("job %s put back in the queue by shutdown; it resumes from its checkpoints", job.id)
+        else:
+            self.store.fail(job.id, self._describe_error(error, job), FAILED)
 
     def _cancel_requested(self, job_id: str) -> bool:
         current = self.store.get(job_id)
         return current is not None and current.cancel_requested
 
     def _housekeeping(self) -> None:
+        if not self._housekeeping_lock.acquire(blocking=False):
+            return
+        try:
+            self._housekeep()
+        finally:
+            self._housekeeping_lock.release()
+
+    def _housekeep(self) -> None:
         if time.monotonic() - self._last_recovery > RECOVERY_CHECK_S:
             # A worker killed after its grace (or a crash) leaves its job running; pick it up again.
             self._last_recovery = time.monotonic()

@@ -25,6 +25,20 @@ class Budgets:
     """Repeat penalty of the one retry a degenerate (looping, repeating or empty) answer gets."""
     top_p: float = 0.95
     """Nucleus sampling cut-off (matters only at temperature > 0)."""
+    chat_temperature: float = 0.8
+    """Temperature of a /v1/chat/completions request that sets none (llama.cpp's server and llama-cpp-python's use
+    0.8; OpenAI's 1.0 makes a small model ramble)."""
+    top_k: int = 40
+    """Most candidate tokens sampled from at temperature > 0 (llama-cpp-python's default, kept by every engine)."""
+    min_p: float = 0.05
+    """Candidates less likely than this share of the likeliest are dropped (llama-cpp-python's default)."""
+    repeat_last_n: int = 64
+    """Generated tokens the repeat penalty looks back over (llama-cpp-python's default)."""
+
+    # The batching engine (llm/engine.py)
+    engine_prefill_slice: int = 128
+    """Most prompt tokens read in one step while other sequences generate: at ~400 prompt tokens/s on 2 cores a
+    slice costs the others about 0.3 s, so a 2,000-token prompt never stalls them for seconds."""
 
     # The context window
     max_default_n_ctx: int = 8192

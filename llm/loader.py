@@ -17,9 +17,11 @@ def preflight(settings) -> None:
 
 def load_model(settings) -> Model:
     """The model the settings describe, loaded and ready."""
-    from llm.llama import LlamaCppModel  # llama_cpp is imported only when a real model is wanted
+    from llm.llama import BatchedLlamaModel, LlamaCppModel  # llama_cpp is imported only when a model is wanted
 
-    model = LlamaCppModel(resolve(settings), settings)
+    # One slot keeps llama-cpp-python's own Llama object (and so today's exact output); more run the batching engine.
+    kind = BatchedLlamaModel if settings.slots > 1 else LlamaCppModel
+    model = kind(resolve(settings), settings)
     from llm.summarize import check_context
 
     try:

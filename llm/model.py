@@ -28,8 +28,15 @@ class GenerationParams:
     repeat_penalty: float = BUDGETS.repeat_penalty
     top_p: float = BUDGETS.top_p
     seed: int = BUDGETS.seed
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
+    stop: tuple[str, ...] = ()  # strings that end the answer (besides the chat template's own), never part of it
     # Asked between generated tokens; True ends the call early (a cancelled job stops mid-answer).
     should_stop: Callable[[], bool] | None = field(default=None, compare=False)
+    # Called with each new piece of the answer as it is generated (text that stays: a stop string is never sent).
+    on_text: Callable[[str], None] | None = field(default=None, compare=False)
+    # Whose call it is (a job): an engine with several slots shares them fairly between groups.
+    group: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,9 @@ class ModelInfo(BaseModel):
     rope_scaling_type: str | None = Field(description="RoPE scaling (null: what the model file says).")
     rope_freq_base: float = Field(description="RoPE base frequency (0: the model's own).")
     rope_freq_scale: float = Field(description="RoPE frequency scale (0: the model's own).")
+    slots: int = Field(1, ge=1, description="Calls the model generates at once (SLOTS), each with n_ctx tokens.")
+    kv_cache_bytes: int | None = Field(
+        None, ge=0, description="Memory the context of all slots takes (SLOTS x N_CTX tokens of keys and values).")
     # Implementation details for the server log and tests; never part of an answer.
     extra: dict = Field(default_factory=dict, exclude=True)
 
@@ -74,6 +84,11 @@ class Model(ABC):
     def n_ctx(self) -> int:
         """The context window in tokens: prompt plus output must fit in it."""
         return self.info.n_ctx
+
+    @property
+    def parallel_calls(self) -> int:
+        """Calls that run at once when made together (the engine's slots); 1 for a model that runs one at a time."""
+        return 1
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:

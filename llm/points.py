@@ -130,17 +130,19 @@ def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int, check
     )
     per_chunk = min(per_chunk, max(1, (reserve - overhead) // BUDGETS.tokens_per_point))
 
-    kept: list[Point] = []
-    for index, chunk in enumerate(chunks):
-        runner.progress("finding key points", index, len(chunks))
+    def find(numbered: tuple[int, Chunk]) -> list:
+        index, chunk = numbered
 
-        def find(chunk=chunk, index=index):
+        def ask_model() -> list:
             found = _candidates(runner, chunk, index, prompts.points(chunk.text, per_chunk), reserve)
             return [[point.text, point.pages, point.score, list(point.position)] for point in found]
 
-        saved = remembered(checkpoints, f"points:{index}:{per_chunk}:{digest(chunk.text)}", find)
+        return remembered(checkpoints, f"points:{index}:{per_chunk}:{digest(chunk.text)}", ask_model)
+
+    # Each chunk's candidates are found together (as many at once as the model runs), then kept in chunk order.
+    kept: list[Point] = []
+    for saved in runner.map(find, list(enumerate(chunks)), "finding key points"):
         _add_distinct(kept, [Point(text, pages, score, tuple(position)) for text, pages, score, position in saved])
-    runner.progress("finding key points", len(chunks), len(chunks))
 
     if len(kept) < count and len(chunks) == 1:
         chunk = chunks[0]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import TypeVar
 
 from llm.budgets import BUDGETS, margin
 from llm.cleanup import CleanText, clean_prose
@@ -14,6 +17,8 @@ from llm.model import Completion, GenerationParams, Message, Model
 ProgressCallback = Callable[[str, int, int], None]
 CancelCheck = Callable[[], bool]
 CallObserver = Callable[[Completion, float], None]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 @dataclass
@@ -42,6 +47,7 @@ class TaskRunner:
         should_cancel: CancelCheck | None = None,
         should_stop: CancelCheck | None = None,
         on_call: CallObserver | None = None,
+        group: str = "",
     ):
         self.model = model
         self.temperature = temperature
@@ -52,6 +58,8 @@ class TaskRunner:
         self._should_cancel = should_cancel
         self._should_stop = should_stop or should_cancel
         self._on_call = on_call
+        self.group = group  # whose calls these are: the engine shares its slots fairly between groups
+        self._count_lock = threading.Lock()  # usage is added up from calls made together
 
     def margin(self) -> int:
         """Tokens kept free in every call, for the stop sequence and rounding."""
@@ -68,9 +76,10 @@ class TaskRunner:
             raise CancelledError("the task was cancelled")
 
     def complete(self, messages: list[Message], max_tokens: int, repeat_penalty: float, *,
-                 temperature: float | None = None, seed: int | None = None) -> Completion:
+                 temperature: float | None = None, seed: int | None = None, **decoding) -> Completion:
         """One model call; the prompt plus max_tokens must fit the context window. temperature and seed override
-        the task's (for candidates sampled from the same prompt)."""
+        the task's (for candidates sampled from the same prompt); decoding may set GenerationParams' other fields
+        (top_p, stop, on_text, ...)."""
         self.check_cancelled()
         prompt_tokens = self.model.prompt_tokens(messages)
         if prompt_tokens + max_tokens > self.model.n_ctx:
@@ -80,15 +89,16 @@ class TaskRunner:
         params = GenerationParams(
             max_tokens=max_tokens, temperature=self.temperature if temperature is None else temperature,
             repeat_penalty=repeat_penalty, seed=self.seed if seed is None else seed,
-            should_stop=self._should_stop,
+            should_stop=self._should_stop, group=self.group, **decoding,
         )
         started = time.monotonic()
         completion = self.model.generate(messages, params)
         if self._on_call is not None:
             self._on_call(completion, time.monotonic() - started)
-        self.usage.prompt_tokens += completion.prompt_tokens
-        self.usage.completion_tokens += completion.completion_tokens
-        self.usage.calls += 1
+        with self._count_lock:
+            self.usage.prompt_tokens += completion.prompt_tokens
+            self.usage.completion_tokens += completion.completion_tokens
+            self.usage.calls += 1
         if completion.finish_reason == "interrupted":  # cut short between tokens: not an answer
             raise CancelledError("the task was cancelled")
         return completion
@@ -101,9 +111,49 @@ class TaskRunner:
         cleaned = clean_prose(first.text, truncated=first.finish_reason == "length")
         if cleaned.text and not cleaned.degenerate:
             return cleaned
-        self.degenerate_retries += 1
+        with self._count_lock:
+            self.degenerate_retries += 1
         second = self.complete(messages, max_tokens, BUDGETS.retry_repeat_penalty, **sampling)
         retried = clean_prose(second.text, truncated=second.finish_reason == "length")
         if retried.text and (not retried.degenerate or not cleaned.text):
             return retried
         return cleaned
+
+    def map(self, work: Callable[[Item], Result], items: Sequence[Item], stage: str | None = None) -> list[Result]:
+        """work(item) for every item, as many at once as the model runs calls together (its slots), the results in
+        the items' order; with a stage, progress counts the items done. The first failure (a cancel) stops the
+        rest from starting and is raised once the running ones have ended."""
+        total = len(items)
+        if stage is not None:
+            self.progress(stage, 0, total)
+        width = min(self.model.parallel_calls, total)
+        if width <= 1:
+            results = []
+            for index, item in enumerate(items):
+                if stage is not None:
+                    self.progress(stage, index, total)
+                results.append(work(item))
+            if stage is not None:
+                self.progress(stage, total, total)
+            return results
+        done = 0
+
+        def counted(item: Item) -> Result:
+            nonlocal done
+            result = work(item)
+            if stage is not None:
+                with self._count_lock:
+                    done += 1
+                    finished = done
+                self.progress(stage, finished, total)
+            return result
+
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="model-call") as pool:
+            futures = [pool.submit(counted, item) for item in items]
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((future for future in finished if future.exception() is not None), None)
+            if failed is not None:
+                for future in futures:
+                    future.cancel()
+                raise failed.exception()
+        return [future.result() for future in futures]

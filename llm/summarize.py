@@ -11,7 +11,7 @@ from functools import cached_property
 from llm import prompts
 from llm.budgets import BUDGETS
 from llm.checkpoints import digest, remembered
-from llm.chunking import TextBlock, chunk_blocks, pack_texts
+from llm.chunking import Chunk, TextBlock, chunk_blocks, pack_texts
 from llm.cleanup import CleanText, is_near_duplicate, split_sentences
 from llm.errors import ModelUnavailableError
 from llm.facts import Checked, SourceIndex, check_text, facts_to_keep
@@ -158,22 +158,22 @@ def summarize(
         section_reserve = int(section_reserve * BUDGETS.section_reserve_shrink)
     chunk_budget = model.n_ctx - model.prompt_tokens(prompts.section("", section_words)) - section_reserve - margin
     chunks = chunk_blocks(blocks, model, chunk_budget)
-    summaries: list[str] = []
-    stand_ins = 0
-    for index, chunk in enumerate(chunks):
-        runner.progress("summarizing parts", index, len(chunks))
+    def summarize_part(numbered: tuple[int, Chunk]) -> dict:
+        index, chunk = numbered
 
-        def summarize_part(chunk=chunk):
+        def write() -> dict:
             # Checked against its own part before anything builds on it (numbers copied back, the rest dropped):
             # a fact invented here would otherwise be carried up every level.
             text = runner.prose(prompts.section(chunk.text, section_words), section_reserve).text
             text = check_text(runner, text, SourceIndex.of(chunk.text), rewrite=False).text
             return {"text": text or _extractive_fallback(chunk.text, runner, section_reserve), "stand_in": not text}
 
-        part = remembered(checkpoints, f"part:{index}:{digest(chunk.text)}", summarize_part)
-        stand_ins += part["stand_in"]
-        summaries.append(part["text"])
-    runner.progress("summarizing parts", len(chunks), len(chunks))
+        return remembered(checkpoints, f"part:{index}:{digest(chunk.text)}", write)
+
+    # The parts do not depend on each other: they are written together, as many at once as the model runs.
+    parts = runner.map(summarize_part, list(enumerate(chunks)), "summarizing parts")
+    stand_ins = sum(part["stand_in"] for part in parts)
+    summaries = [part["text"] for part in parts]
 
     # The final writer reads the document's own opening and closing words (where most documents say what
     # they are about and what they conclude) around the merged summaries of all parts.
@@ -188,25 +188,24 @@ def summarize(
         if levels > BUDGETS.max_merge_levels:
             raise RuntimeError("hierarchical merge did not converge")  # cannot happen with the budgets above
         groups = pack_texts(summaries, model.count_tokens, merge_budget)
-        merged: list[str] = []
-        for index, group in enumerate(groups):
-            runner.progress(f"merging level {levels}", index, len(groups))
-            if len(group) == 1 and model.count_tokens(group[0]) <= section_reserve:
-                merged.append(group[0])
-                continue
 
-            def merge_group(group=group):
+        def merge_group(numbered: tuple[int, list[str]], levels: int = levels) -> dict:
+            index, group = numbered
+            if len(group) == 1 and model.count_tokens(group[0]) <= section_reserve:
+                return {"text": group[0], "stand_in": False}
+
+            def write() -> dict:
                 facts = _facts_that_fit(model, group)
                 text = runner.prose(prompts.merge(group, instruction, facts), section_reserve).text
                 text = check_text(runner, text, reading.source, rewrite=False).text
                 joined = "\n\n".join(group)
                 return {"text": text or _extractive_fallback(joined, runner, section_reserve), "stand_in": not text}
 
-            key = f"merge:{levels}:{index}:{digest(chr(0).join(group))}"
-            part = remembered(checkpoints, key, merge_group)
-            stand_ins += part["stand_in"]
-            merged.append(part["text"])
-        runner.progress(f"merging level {levels}", len(groups), len(groups))
+            return remembered(checkpoints, f"merge:{levels}:{index}:{digest(chr(0).join(group))}", write)
+
+        parts = runner.map(merge_group, list(enumerate(groups)), f"merging level {levels}")
+        stand_ins += sum(part["stand_in"] for part in parts)
+        merged = [part["text"] for part in parts]
         summaries = merged
     if stand_ins:
         warnings.append(
@@ -363,11 +362,12 @@ def _ranked_candidates(runner: TaskRunner, messages, reserve: int, candidates: i
     if candidates <= 1:
         return [first]
     salience, source = reading.salience, reading.source
-    written = [first] + [
-        runner.prose(messages, reserve, temperature=BUDGETS.candidate_temperature,
-                     seed=runner.seed + number if runner.seed >= 0 else runner.seed)  # -1: random each time
-        for number in range(1, candidates)
-    ]
+    others = runner.map(
+        lambda number: runner.prose(messages, reserve, temperature=BUDGETS.candidate_temperature,
+                                    seed=runner.seed + number if runner.seed >= 0 else runner.seed),  # -1: random
+        range(1, candidates),
+    )
+    written = [first, *others]
 
     def rank(cleaned) -> tuple:
         if not cleaned.text or cleaned.degenerate:

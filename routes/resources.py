@@ -44,6 +44,7 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
         describe_job_error,
         can_run=lambda: host.state == "ready", on_end=metrics.observe_job,
         ttl_s=settings.job_ttl_hours * 3600, max_queue=settings.max_queue, poll_s=0.5,
+        workers=settings.slots,  # as many jobs at once as the model has slots: the engine batches their calls
     )
     service.start()
     app.extensions["jobs"] = service

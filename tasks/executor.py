@@ -39,11 +39,11 @@ def make_executor(host: ModelHost, seed: int, library: LibraryStore, reading_lim
         if task.uses_model:
             runner = TaskRunner(
                 host.get(), temperature=options.temperature, seed=seed, on_progress=control.progress,
-                should_cancel=control.cancelled, should_stop=control.interrupted, on_call=on_call,
+                should_cancel=control.cancelled, should_stop=control.interrupted, on_call=on_call, group=job.id,
             )
         work = TaskWork(runner, control.checkpoints, job_id=job.id, library=library, library_name=job.library,
                         progress=control.progress, reading_limits=reading_limits, summary_plan=plan,
-                        speech=engine, save_file=control.save_file)
+                        speech=engine, save_file=control.save_file, stream=control.stream)
         documents_still_there(job)
         result = task.run(work, task.read_input(job.input), options).model_dump(mode="json")
         documents_still_there(job)

@@ -43,13 +43,19 @@ class FakeModel(Model):
     """Answers from a queue (strings, exceptions or callables), then with echo_response; records every call."""
 
     def __init__(self, responses=(), *, n_ctx: int = 2048, name: str = "fake-model",
-                 default: Callable[[list[Message]], str] = echo_response, seconds_per_token: float = 0.0):
+                 default: Callable[[list[Message]], str] = echo_response, seconds_per_token: float = 0.0,
+                 parallel: int = 1):
         self.info = ModelInfo(name=name, path="fake.gguf", n_ctx=n_ctx, n_gpu_layers=0, rope_scaling_type=None,
                               rope_freq_base=0.0, rope_freq_scale=0.0)
         self.responses = deque(responses)
         self.default = default
         self.calls: list[Call] = []
         self.seconds_per_token = seconds_per_token
+        self.parallel = parallel
+
+    @property
+    def parallel_calls(self) -> int:
+        return self.parallel
 
     def count_tokens(self, text: str) -> int:
         return len(_TOKEN.findall(text))
@@ -66,13 +72,18 @@ class FakeModel(Model):
         if isinstance(response, Exception):
             raise response
         text = response(messages) if callable(response) else response
+        for stop in params.stop:  # a stop string ends the answer, as llama.cpp ends it
+            text = text.split(stop, 1)[0]
         tokens = _TOKEN.findall(text)
         finish = "stop"
-        for _ in range(len(tokens) if self.seconds_per_token else 0):  # generate "token by token", like llama.cpp
-            if params.should_stop is not None and params.should_stop():
-                return Completion("", prompt, 0, "interrupted")
-            time.sleep(self.seconds_per_token)
         if len(tokens) > params.max_tokens:
             text = self.split_tokens(text, params.max_tokens)[0]
             finish = "length"
+        for piece in re.findall(r"\s*\S+", text) if (self.seconds_per_token or params.on_text) else ():
+            # generated "token by token", like llama.cpp: cancellable between tokens, streamed as they come
+            if params.should_stop is not None and params.should_stop():
+                return Completion("", prompt, 0, "interrupted")
+            time.sleep(self.seconds_per_token)
+            if params.on_text is not None:
+                params.on_text(piece)
         return Completion(text, prompt, min(len(tokens), params.max_tokens), finish)

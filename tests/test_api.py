@@ -149,7 +149,8 @@ def test_health_goes_from_loading_to_ok(make_app):
     body = health.get_json()
     assert body["status"] == "ok"
     assert set(body["model"]) == {
-        "name", "path", "n_ctx", "n_gpu_layers", "rope_scaling_type", "rope_freq_base", "rope_freq_scale"
+        "name", "path", "n_ctx", "n_gpu_layers", "rope_scaling_type", "rope_freq_base", "rope_freq_scale",
+        "slots", "kv_cache_bytes"
     }
 
 
