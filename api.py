@@ -19,6 +19,7 @@ from flask import Flask, g, request
 from routes import (
     audio,
     auth,
+    chat,
     documents,
     errors,
     generate,
@@ -94,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(questions.bp)
     app.register_blueprint(messages.bp)
     app.register_blueprint(audio.bp)
+    app.register_blueprint(chat.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(metrics.bp)
     app.register_blueprint(openapi.bp)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from spectree import Response, SecurityScheme, SecuritySchemeData, SpecTree, Tag
 from spectree.plugins.flask_plugin import FlaskPlugin
 
-from routes.errors import ERROR_MODELS, STATUS_DESCRIPTIONS
+from routes.errors import ERROR_MODELS, STATUS_DESCRIPTIONS, OpenAIErrorBody
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,12 +90,14 @@ class Answers(Response):
         responses = super().generate_spec(naming_strategy) if naming_strategy else super().generate_spec()
         for code, response in responses.items():
             status = int(code)
-            if status in self.media:  # a body with no model: text, audio, or JSON of its own (the OpenAPI document)
+            if status in self.media:  # a body with no model (text, audio, JSON of its own), or one of several kinds
                 types = self.media[status]
+                modelled = response.get("content", {})  # a model's JSON keeps its schema
                 response["content"] = {
-                    media_type: {"schema": {"type": "object"} if media_type == "application/json" else
-                                 {"type": "string"} if media_type.startswith("text/") else
-                                 {"type": "string", "format": "binary"}}
+                    media_type: modelled.get(media_type) or {
+                        "schema": {"type": "object"} if media_type == "application/json" else
+                        {"type": "string"} if media_type.startswith("text/") else
+                        {"type": "string", "format": "binary"}}
                     for media_type in ((types,) if isinstance(types, str) else types)
                 }
             response["headers"] = {name: _HEADER[name]
@@ -111,13 +113,16 @@ JOBS = Tag(name="jobs", description="Every request runs as a job: follow, list a
 LIBRARY = Tag(name="library", description="Stored documents, questions answered from them, and collections")
 SERVICE = Tag(name="service", description="Health, metrics and the web page")
 DOCS = Tag(name="docs", description="This documentation")
+OPENAI = Tag(name="openai", description="OpenAI-compatible chat completions and models, for existing clients")
 
 
 def answers(*errors: int, media: dict[int, str | tuple[str, ...]] | None = None, links: dict[int, dict] | None = None,
-            **successes: type[BaseModel] | tuple[type[BaseModel] | None, str] | None) -> Answers:
+            openai: bool = False, **successes: type[BaseModel] | tuple[type[BaseModel] | None, str] | None) -> Answers:
     """A route's answers: its successful ones by status (HTTP_200=Model, or (Model, "what it means"); None where the
-    body is not JSON, whose media type `media` gives), and the error statuses it may give, each with its model."""
+    body is not JSON, whose media type `media` gives), and the error statuses it may give, each with its model
+    (OpenAI's error shape for openai routes)."""
     return Answers(
         media=media, links=links, **successes,
-        **{f"HTTP_{status}": (ERROR_MODELS[status], STATUS_DESCRIPTIONS[status]) for status in errors},
+        **{f"HTTP_{status}": (OpenAIErrorBody if openai else ERROR_MODELS[status], STATUS_DESCRIPTIONS[status])
+           for status in errors},
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-from flask import Flask, g
+from flask import Flask, g, has_request_context, request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from werkzeug.exceptions import HTTPException
 
@@ -31,6 +31,9 @@ _HTTP_CODES = {
     422: "unprocessable",
     429: "too_many_requests",
 }
+# Codes only the OpenAI-compatible endpoints answer with (routes/chat.py).
+MODEL_NOT_FOUND = (404, "model_not_found")
+CONTEXT_LENGTH_EXCEEDED = (400, "context_length_exceeded")
 
 # The one table: each error raised inside, the status and code a client sees for it.
 _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
@@ -69,7 +72,7 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
 _RETRY_AFTER = {"model_loading": "5", "server_busy": "10", "queue_full": "30", "not_ready": "30"}
 _STATUS_BY_CODE = {code: status for status, code in _DOMAIN_ERRORS.values()} | {
     code: status for status, code in _HTTP_CODES.items()
-} | {"internal_error": 500}
+} | {"internal_error": 500} | {code: status for status, code in (MODEL_NOT_FOUND, CONTEXT_LENGTH_EXCEEDED)}
 
 # What each status an operation may answer means (the API description shows these).
 STATUS_DESCRIPTIONS = {
@@ -114,6 +117,37 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class OpenAIErrorDetail(BaseModel):
+    """What went wrong, as OpenAI's API says it (for /v1/, so that its clients read our errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(description="What went wrong, in plain words.")
+    type: str = Field(description="invalid_request_error, authentication_error, not_found_error or server_error.")
+    param: str | None = Field(None, description="The request field at fault, when one is.")
+    code: str = Field(description="What kind of error, for programs (this API's codes, and model_not_found, "
+                                  "context_length_exceeded).")
+
+
+class OpenAIErrorBody(BaseModel):
+    """Every error answer under /v1/."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: OpenAIErrorDetail
+
+
+OPENAI_PREFIX = "/v1/"  # the OpenAI-compatible endpoints (routes/chat.py), whose errors take OpenAI's shape
+
+
+def _openai_type(status: int) -> str:
+    if status == 401:
+        return "authentication_error"
+    if status == 404:
+        return "not_found_error"
+    return "server_error" if status >= 500 else "invalid_request_error"
+
+
 def _codes(status: int) -> tuple[str, ...]:
     """The error codes that go with a status."""
     return tuple(sorted(code for code, code_status in _STATUS_BY_CODE.items() if code_status == status))
@@ -152,6 +186,9 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
                    request_id: str | None = None):
     """The JSON error answer every failure uses, built by its status's error model (the general one for a status
     or code the table does not list, such as 499 or an HTTP error raised by Flask itself)."""
+    if has_request_context() and request.path.startswith(OPENAI_PREFIX):
+        body = OpenAIErrorBody(error={"message": message, "type": _openai_type(status), "code": code})
+        return json_response(body, status, headers)
     model = ERROR_MODELS[status] if status in ERROR_MODELS and code in _codes(status) else ErrorBody
     body = model(error={"code": code, "message": message, "request_id": request_id})
     return json_response(body, status, headers)

@@ -19,7 +19,7 @@ from markupsafe import escape
 
 from routes.apispec import DOCS, answers, api
 from routes.auth import is_public, public
-from routes.errors import ERROR_MODELS
+from routes.errors import ERROR_MODELS, OPENAI_PREFIX
 from routes.resources import get_settings
 from routes.schemas import MAX_LENGTH_SETTING
 from settings import MAXIMUM_SETTING, Settings
@@ -81,7 +81,7 @@ def _set_security(document: dict[str, Any], keyed: bool) -> list[str]:
                 operation["security"] = []
                 operation["description"] = (operation.get("description", "") + "\n\nNeeds no API key.").strip()
                 open_paths.append(path)
-            else:
+            elif not path.startswith(OPENAI_PREFIX):  # the OpenAI-compatible routes declare their own 401 shape
                 operation["responses"] = dict(sorted({**operation["responses"], "401": answer_401}.items()))
     # Either scheme will do; without API_KEY on the server, neither is needed (the empty requirement).
     document["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}] + ([] if keyed else [{}])

@@ -17,9 +17,12 @@ from pydantic import (
     Field,
     ValidationError,
     create_model,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from jobs.store import STATUSES, Job
+from llm.budgets import BUDGETS
 from llm.model import ModelInfo
 from llm.prompts import LENGTHS
 from routes.errors import ErrorDetail, invalid_request
@@ -29,6 +32,7 @@ from tasks import GENERATE_TASKS, TASKS, Task, TaskOptions
 from tasks.ask import AskOptions, Turn
 from tasks.audio import AUDIO, AudioOptions
 from tasks.base import Timestamp, moment
+from tasks.chat import ChatMessage
 from tasks.document import check_text
 from tasks.ingest import MAX_TITLE_CHARS, DocumentInfo, DocumentOptions
 from tasks.message import MESSAGE, TONES, MessageOptions
@@ -546,3 +550,189 @@ class VoiceList(BaseModel):
 
     voices: list[str] = Field(description="espeak-ng voice names, for `voice`.")
     default: str = Field(description="The voice used when a request names none (SPEECH_VOICE).")
+
+
+# The OpenAI-compatible API (routes/chat.py)
+
+class ChatContentPart(BaseModel):
+    """A part of a message's content: only text parts are read."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["text"] = Field(description="Only text: this model reads no images or audio.")
+    text: str
+
+
+class ChatMessageIn(BaseModel):
+    """A message as OpenAI's clients send it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant"] = Field(
+        description="developer is read as system; tool messages are not supported.")
+    content: str | list[ChatContentPart] = Field(description="The text, or a list of text parts.")
+
+    def as_chat_message(self) -> ChatMessage:
+        """The message as the chat task keeps it."""
+        text = self.content if isinstance(self.content, str) else "".join(part.text for part in self.content)
+        return ChatMessage(role="system" if self.role == "developer" else self.role, content=text)
+
+
+class StreamOptions(BaseModel):
+    """Options of a streamed answer."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool = Field(False, description="Send a last chunk with the token usage.")
+
+
+# Fields of OpenAI's API this server does not do: refused when a request sets them (a silent ignore would answer
+# something else than was asked).
+UNSUPPORTED_CHAT_FIELDS = ("tools", "tool_choice", "functions", "function_call", "logit_bias", "top_logprobs",
+                           "audio", "modalities", "prediction", "web_search_options")
+
+
+class ChatCompletionRequest(LimitedBySettings):
+    """POST /v1/chat/completions, as OpenAI's API defines it (fields it does not do are refused)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    model: str = Field(min_length=1, max_length=500, description="The served model's name (GET /v1/models).")
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=1000)
+    max_tokens: int | None = Field(None, ge=1, json_schema_extra=at_most_setting("max_output_tokens"),
+                                   description="Most tokens of the answer (default: what the context leaves, at "
+                                               "most MAX_OUTPUT_TOKENS).")
+    max_completion_tokens: int | None = Field(None, ge=1, json_schema_extra=at_most_setting("max_output_tokens"),
+                                              description="The newer name of max_tokens.")
+    temperature: float | None = Field(None, ge=0.0, le=2.0, allow_inf_nan=False,
+                                      description=f"Default {BUDGETS.chat_temperature}.")
+    top_p: float | None = Field(None, gt=0.0, le=1.0, allow_inf_nan=False)
+    n: int = Field(1, ge=1, le=1, description="Only 1: send several requests for several answers.")
+    stream: bool = Field(False, description="Answer with Server-Sent Events, a chunk per piece of text.")
+    stream_options: StreamOptions | None = None
+    stop: str | list[str] | None = Field(None, description="Up to 4 strings that end the answer.")
+    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+    frequency_penalty: float | None = Field(None, ge=-2.0, le=2.0, allow_inf_nan=False)
+    presence_penalty: float | None = Field(None, ge=-2.0, le=2.0, allow_inf_nan=False)
+    repeat_penalty: float | None = Field(None, ge=0.0, le=2.0, allow_inf_nan=False,
+                                         description=f"llama.cpp's repeat penalty (default "
+                                                     f"{BUDGETS.repeat_penalty}: small models loop without one).")
+    logprobs: bool | None = Field(None, description="Only false: log probabilities are not returned.")
+    response_format: dict[str, Any] | None = Field(None, description="Only {\"type\": \"text\"}.")
+    tools: list[Any] | None = Field(None, description="Not supported.")
+    tool_choice: Any = Field(None, description="Not supported.")
+    functions: list[Any] | None = Field(None, description="Not supported.")
+    function_call: Any = Field(None, description="Not supported.")
+    logit_bias: dict[str, Any] | None = Field(None, description="Not supported.")
+    top_logprobs: int | None = Field(None, description="Not supported.")
+    audio: Any = Field(None, description="Not supported.")
+    modalities: list[str] | None = Field(None, description="Only [\"text\"].")
+    prediction: Any = Field(None, description="Not supported.")
+    web_search_options: Any = Field(None, description="Not supported.")
+
+    @model_validator(mode="after")
+    def _only_what_is_served(self):
+        for name in UNSUPPORTED_CHAT_FIELDS:
+            value = getattr(self, name)
+            if value not in (None, [], {}) and not (name == "modalities" and value == ["text"]):
+                raise PydanticCustomError("unsupported", "'{field}' is not supported by this server",
+                                          {"field": name})
+        if self.logprobs:
+            raise PydanticCustomError("unsupported", "'logprobs' is not supported by this server")
+        if self.response_format is not None and self.response_format.get("type") != "text":
+            raise PydanticCustomError("unsupported", "only 'response_format' {\"type\": \"text\"} is supported")
+        if self.max_tokens is not None and self.max_completion_tokens is not None:
+            raise PydanticCustomError("both", "send 'max_tokens' or 'max_completion_tokens', not both")
+        return self
+
+    def stop_strings(self) -> list[str]:
+        """The stop strings, as a list."""
+        if self.stop is None:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+class ChatAnswerMessage(BaseModel):
+    """The model's message."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class ChatChoice(BaseModel):
+    """The one answer."""
+
+    index: int = 0
+    message: ChatAnswerMessage
+    finish_reason: Literal["stop", "length"]
+    logprobs: None = None
+
+
+class ChatUsage(BaseModel):
+    """Tokens read and written."""
+
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+    total_tokens: int = Field(ge=0)
+
+
+class ChatCompletion(BaseModel):
+    """The answer of POST /v1/chat/completions, in OpenAI's shape."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    id: str = Field(description="chatcmpl- and the job's id.")
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int = Field(description="Unix time the request was received.")
+    model: str
+    choices: list[ChatChoice]
+    usage: ChatUsage
+    system_fingerprint: str | None = None
+
+
+class ChatDelta(BaseModel):
+    """A piece of the answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["assistant"] | None = Field(None, exclude_if=lambda value: value is None)
+    content: str | None = Field(None, exclude_if=lambda value: value is None)
+
+
+class ChatChunkChoice(BaseModel):
+    """The answer's next piece, or its end."""
+
+    index: int = 0
+    delta: ChatDelta
+    finish_reason: Literal["stop", "length"] | None = None
+    logprobs: None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One event of a streamed answer (`data: {...}`), in OpenAI's shape; the stream ends with `data: [DONE]`."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChatChunkChoice]
+    usage: ChatUsage | None = Field(None, exclude_if=lambda value: value is None)
+    system_fingerprint: str | None = None
+
+
+class ModelCard(BaseModel):
+    """A served model, as OpenAI's API lists it."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(description="Unix time the model file was last changed.")
+    owned_by: str = "local"
+
+
+class ModelCardList(BaseModel):
+    """GET /v1/models."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelCard]

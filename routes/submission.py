@@ -51,14 +51,16 @@ def _result(job: Job) -> Response:
 
 
 def answer_job(job: Job, run_async: bool, on_success: Callable[[Job], Response] = _result, *,
-               on_unfinished: Callable[[Job], Response] = job_reference, abandon: bool = True) -> Response:
+               on_unfinished: Callable[[Job], Response] = job_reference, abandon: bool = True,
+               timeout: float | None = None) -> Response:
     """Point at the job (async), or wait for it and answer its outcome (on_success makes the answer of a result;
-    on_unfinished, the answer while it still runs after SYNC_TIMEOUT_S). abandon: a client that hangs up while
-    waiting abandons its job; without it, the job goes on for a later request to collect."""
+    on_unfinished, the answer while it still runs after timeout, SYNC_TIMEOUT_S unless given). abandon: a client
+    that hangs up while waiting abandons its job; without it, the job goes on for a later request to collect."""
     if run_async:
         return job_reference(job)
     try:
-        finished = _wait_while_connected(job, get_settings().sync_timeout_s, abandon)
+        finished = _wait_while_connected(job, get_settings().sync_timeout_s if timeout is None else timeout,
+                                         abandon)
     except JobNotFoundError:  # purged under a very short JOB_TTL_HOURS: point at where it was
         return job_reference(job)
     if not finished.finished:

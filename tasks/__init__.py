@@ -1,6 +1,6 @@
 """What the service does with a document, one module per task (summary.py, points.py, ingest.py for storing a
 document, ask.py for questions, message.py for messages,
-audio.py for speech), found by name here.
+audio.py for speech, chat.py for OpenAI-style chat completions), found by name here.
 
 Adding a task means a module that defines its options, its answer and its run function as a `Task`, one line in
 TASKS below, and one route that submits it (routes/generate.py for a task on a text or file).
@@ -9,11 +9,13 @@ TASKS below, and one route that submits it (routes/generate.py for a task on a t
 from __future__ import annotations
 
 import json
+import uuid
 
 from jobs.service import NewJob, request_key
 from tasks.ask import ASK, AskOptions
 from tasks.audio import AUDIO
 from tasks.base import Task, TaskOptions, TaskResult, TaskWork
+from tasks.chat import CHAT, ChatMessage, ChatOptions, encode_messages
 from tasks.document import Document, Received
 from tasks.ingest import DOCUMENT, DocumentOptions, Upload
 from tasks.message import MESSAGE, MessageOptions
@@ -23,10 +25,10 @@ from tasks.summary import SUMMARY
 # Tasks on a text or a file, each with its generate endpoint (routes/generate.py).
 GENERATE_TASKS: dict[str, Task] = {task.name: task for task in (SUMMARY, POINTS)}
 TASKS: dict[str, Task] = {**GENERATE_TASKS, DOCUMENT.name: DOCUMENT, ASK.name: ASK, MESSAGE.name: MESSAGE,
-                          AUDIO.name: AUDIO}
+                          AUDIO.name: AUDIO, CHAT.name: CHAT}
 
 __all__ = ["GENERATE_TASKS", "TASKS", "Document", "Received", "Task", "TaskOptions", "TaskResult", "TaskWork",
-           "new_document_job", "new_job", "new_message_job", "new_question_job"]
+           "new_chat_job", "new_document_job", "new_job", "new_message_job", "new_question_job"]
 
 
 def new_job(task: Task, options: TaskOptions, received: Received, model_name: str, request_id: str | None, *,
@@ -67,3 +69,12 @@ def new_message_job(options: MessageOptions, received: Received | None, model_na
     return NewJob(task=MESSAGE.name, options=stored, input=received.document.encode() if received else b"",
                   request_key=key, input_kind="document" if document_id else "points", request_id=request_id,
                   library=library, document_ids=(document_id,) if document_id else ())
+
+
+def new_chat_job(options: ChatOptions, messages: list[ChatMessage], model_name: str, request_id: str | None,
+                 library: str) -> NewJob:
+    """The job that answers a chat request. Each request is its own (as OpenAI's are): never joined with an identical
+    one, and never answered from a cached result (a sampled answer differs each time)."""
+    key = request_key(library, CHAT.name, model_name, uuid.uuid4().hex)
+    return NewJob(task=CHAT.name, options=options.model_dump(exclude_none=True), input=encode_messages(messages),
+                  request_key=key, input_kind="messages", request_id=request_id, library=library, reuse=False)

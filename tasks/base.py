@@ -111,6 +111,7 @@ class TaskWork:
     summary_plan: SummaryPlan = field(default_factory=SummaryPlan)  # how summaries are made (settings)
     speech: SpeechEngine = field(default_factory=SpeechEngine)  # the engine the audio task speaks with
     save_file: Callable[[str, BinaryIO, int], None] | None = None  # keeps the job's file (content type, bytes)
+    stream: Callable[[str], None] = lambda piece: None  # hands the next piece of the answer to the job's followers
 
     def elapsed_ms(self) -> int:
         """Time since the task started."""

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -99,6 +100,27 @@ def real_model():
 def real_client(make_app, real_model):
     """A test client of the app on the real bundled model."""
     return make_app(real_model).test_client()
+
+
+@pytest.fixture
+def serve(make_app, fake_model):
+    """serve(model=None, **settings): the URL of an app (on the fake model unless one is given; closed by make_app
+    at the end), served over real HTTP from a thread."""
+    from werkzeug.serving import make_server
+
+    servers = []
+
+    def start(model: Model | None = None, **settings) -> str:
+        server = make_server("127.0.0.1", 0, make_app(model or fake_model, **settings), threaded=True)
+        # A short poll interval: shutdown() waits for one poll, and every test here stops its own server.
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:

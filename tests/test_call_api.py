@@ -9,11 +9,9 @@ import json
 import re
 import subprocess
 import sys
-import threading
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 import call_api
 from library.search import quote_on_page
@@ -24,25 +22,6 @@ HARBOUR = ("The harbour of Saint-Malo handles ferries to Portsmouth and Jersey.\
            "so the inner basins are closed by locks.")
 AUTOMATED = "The lighthouse was automated in 1985, when the last keeper left the island."
 AUTOMATED_QUOTE = "It was automated in 1985, and the last keeper, Marie Le Goff, left the island that year."
-
-
-@pytest.fixture
-def serve(make_app, fake_model):
-    """serve(**settings): the URL of a fake-model app (closed by make_app at the end), served over HTTP from a
-    thread."""
-    servers = []
-
-    def start(**settings) -> str:
-        server = make_server("127.0.0.1", 0, make_app(fake_model, **settings), threaded=True)
-        # A short poll interval: shutdown() waits for one poll, and every test here stops its own server.
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -81,6 +81,21 @@ def test_a_synchronous_client_that_hangs_up_cancels_its_job(serve):
     assert len(model.calls) == calls  # no more model time spent on it
 
 
+def test_a_chat_client_that_hangs_up_mid_stream_cancels_its_job(serve):
+    model = FakeModel(default=lambda messages: " ".join(["word"] * 100), seconds_per_token=0.05)  # 5 s
+    url, _ = serve(model)
+    sock = _send_and_keep_open(url, "/v1/chat/completions", {
+        "model": "fake-model", "messages": [{"role": "user", "content": "Hi"}], "stream": True})
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200")  # the stream has begun
+    job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
+    sock.close()
+    cancelled = _wait_for(
+        lambda: (current := requests.get(f"{url}/jobs/{job['job_id']}", timeout=10).json())["status"] == "cancelled"
+        and current, 5, "job cancelled after the client hung up",
+    )
+    assert cancelled["error"]["code"] == "cancelled"
+
+
 def test_a_job_another_request_joined_goes_on_when_the_first_client_hangs_up(serve):
     model = FakeModel(n_ctx=512, seconds_per_token=0.03)
     url, _ = serve(model, summary_read_tokens=LONG_JOB)

@@ -1,10 +1,13 @@
 """The real bundled model through the HTTP API: summaries, points, messages, long text at a small context,
-determinism."""
+determinism, the OpenAI-compatible API, and the batching engine with several slots."""
 
 import io
 import re
+import threading
 
+import openai
 import pytest
+import requests
 import soundfile
 
 from llm.budgets import BUDGETS
@@ -250,3 +253,59 @@ def test_points_of_a_long_pdf_cite_pages_that_say_them(make_app, real_model):
         assert point["pages"] and set(point["pages"]) <= set(page_text)
         cited = " ".join(page_text[number] for number in point["pages"])
         assert grounding(point["text"], cited) >= 0.5, point
+
+
+def test_chat_completions_on_the_bundled_model(serve, real_model):
+    client = openai.OpenAI(base_url=f"{serve(real_model)}/v1", api_key="unused", max_retries=0, timeout=120)
+    question = [{"role": "user", "content": "Name one colour of the sky."}]
+    plain = client.chat.completions.create(model=real_model.name, messages=question, max_tokens=24, temperature=0)
+    text = plain.choices[0].message.content
+    assert text.strip()
+    assert not any(mark in text for mark in TEMPLATE_MARKS)
+    assert 0 < plain.usage.completion_tokens <= 24
+    stream = client.chat.completions.create(model=real_model.name, messages=question, max_tokens=24, temperature=0,
+                                            stream=True)
+    pieces = [chunk.choices[0].delta.content for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
+    assert len(pieces) > 1
+    assert "".join(pieces) == text  # the same decoding, token by token
+
+
+@pytest.fixture(scope="module")
+def batched_model():
+    from llm.loader import load_model
+
+    model = load_model(load_settings(n_ctx=1024, slots=3))
+    yield model
+    model.close()
+
+
+def test_several_slots_answer_requests_at_once(make_app, serve, batched_model):
+    url = serve(batched_model, slots=3)
+    health = requests.get(f"{url}/health", timeout=10).json()["model"]
+    assert (health["slots"], health["n_ctx"]) == (3, 1024)
+    assert health["kv_cache_bytes"] > 0
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=300)
+    answers: dict[str, str] = {}
+
+    def chat(topic: str) -> None:
+        answer = client.chat.completions.create(
+            model=batched_model.name, max_tokens=40, temperature=0,
+            messages=[{"role": "user", "content": f"Write two sentences about {topic}."}])
+        answers[topic] = answer.choices[0].message.content
+
+    def summary() -> None:
+        response = requests.post(f"{url}/generate-summary", json={"text": SAMPLE_TEXT, "length": "short"}, timeout=300)
+        answers["summary"] = response.json()["summary"] if response.status_code == 200 else response.text
+
+    threads = [threading.Thread(target=chat, args=(topic,)) for topic in ("boats", "bread", "snow")]
+    threads.append(threading.Thread(target=summary))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert set(answers) == {"boats", "bread", "snow", "summary"}
+    for text in answers.values():
+        assert text.strip()
+        assert not any(mark in text for mark in TEMPLATE_MARKS)
+    assert any(word in answers["summary"].lower() for word in ("lighthouse", "port aven", "reef", "lens"))
+    assert batched_model.engine.most_running >= 2  # their calls shared decoding steps

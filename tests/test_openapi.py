@@ -179,7 +179,8 @@ def test_docs_serve_nothing_else(client, name):
 FUZZED = ["webPage", "health", "generateSummary", "generatePoints", "listJobs", "getJob", "cancelJob", "metrics",
           "openapiDocument", "docs", "addDocument", "listDocuments", "getDocument", "getDocumentPage",
           "renameDocument", "deleteDocument", "ask", "putCollection", "listCollections", "getCollection",
-          "deleteCollection", "generateMessage", "generateAudio", "generateSummaryAudio", "getJobAudio", "voices"]
+          "deleteCollection", "generateMessage", "generateAudio", "generateSummaryAudio", "getJobAudio", "voices",
+          "listModels", "createChatCompletion"]
 
 
 def _examples(operation, document: dict) -> list:
