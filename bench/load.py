@@ -4,13 +4,19 @@
                                    [--overflow 40] [--max-queue 8] [--url http://host:port]
 
 Without --url it starts `gunicorn -c gunicorn.conf.py 'api:create_app()'` itself on a free port with a fresh
-DATA_DIR and the bundled model. Three phases:
+DATA_DIR and the bundled model. Phases:
 
 1. short: CLIENTS threads each send REQUESTS short synchronous requests (summaries and key points of distinct
    two-sentence texts, so no answer comes from the result cache); a 202 hand-over is followed to the end.
 2. mix: MIX-CLIENTS threads send PDFs (the bundled sample, the shared real-world PDFs) and longer texts.
 3. overflow: a second server with MAX_QUEUE=MAX-QUEUE gets OVERFLOW async requests at once; every answer must
    be 202 or 503 with Retry-After, and none may hang.
+4. engines (only when named in --phases): each of --engines (ours:SLOTS, llama-server:SLOTS, the latter from the
+   bench-only xllamacpp wheel) serves CLIENTS clients on two workloads through /v1/chat/completions, streamed:
+   short summaries of ~900-character texts (120 tokens out) and a one-line prompt (200 tokens out), temperature 0,
+   the same repeat penalty. Requests/min, completion tokens/s, p50/p95 and time to first token.
+
+    .venv/bin/python bench/load.py --phases engines --engines ours:1,ours:4,ours:8,llama-server:8
 
 Latency is from sending a request to holding its final result. Writes bench/results/load-<phase>.json.
 """
@@ -248,6 +254,131 @@ def overflow_phase(count: int, max_queue: int) -> dict:
         server.stop()
 
 
+class LlamaServer:
+    """llama.cpp's own server (the xllamacpp wheel embeds it, a bench-only dependency) in a process of its own, on the
+    bundled GGUF: the engine ours is measured against."""
+
+    def __init__(self, slots: int, n_ctx: int, threads: int):
+        sys.path.insert(0, str(ROOT))
+        from llm.source import resolve
+        from settings import load_settings
+
+        model_path = resolve(load_settings()).path  # the bundled model, as the service finds it
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        code = (
+            "import signal, xllamacpp as x\n"
+            f"p = x.CommonParams(); p.model.path = {str(model_path)!r}; p.n_parallel = {slots}\n"
+            f"p.n_ctx = {slots * n_ctx}; p.cpuparams.n_threads = {threads}; p.cpuparams_batch.n_threads = {threads}\n"
+            f"p.port = {self.port}; server = x.Server(p); print(server.listening_address, flush=True); signal.pause()\n"
+        )
+        self.log = open(tempfile.mktemp(prefix="load-llama-server-", suffix=".log"), "wb")  # noqa: SIM115
+        self.process = subprocess.Popen([sys.executable, "-c", code], stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_until_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(requests.ConnectionError):
+                if requests.get(self.url + "/health", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.3)
+        raise SystemExit(f"llama-server not ready; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+        self.log.close()
+
+
+# The issue's two workloads, the same prompts and caps for every engine: a short summary of a ~900-character text
+# (120 tokens out), and generation-heavy requests (a one-line prompt, 200 tokens out).
+WORKLOADS = {"summary": 120, "generate": 200}
+
+
+def _chat_body(workload: str, number: int, model: str) -> dict:
+    if workload == "summary":
+        text = " ".join(_texts(6, seed=f"summary{number}-{time.time_ns()}"))[:900]
+        prompt = f"Summarize this text in two sentences.\n\n{text}"
+    else:
+        prompt = f"Write a long story about lighthouse keeper number {number} and the storm of {1800 + number}."
+    # Temperature 0 and the same repeat penalty on both servers (llama-server's default is none): the same work.
+    return {"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": WORKLOADS[workload],
+            "temperature": 0, "repeat_penalty": 1.1, "stream": True, "stream_options": {"include_usage": True}}
+
+
+def _streamed_chat(url: str, body: dict) -> dict:
+    """One streamed chat completion: time to its first token, its whole time, its tokens."""
+    started = time.monotonic()
+    first = None
+    tokens = 0
+    try:
+        with requests.post(f"{url}/v1/chat/completions", json=body, stream=True, timeout=REQUEST_TIMEOUT_S) as answer:
+            if answer.status_code != 200:
+                return {"status": answer.status_code, "error": answer.text[:200], "seconds": 0, "ttft": None}
+            for line in answer.iter_lines():
+                if not line.startswith(b"data: {"):
+                    continue
+                chunk = json.loads(line[6:])
+                choices = chunk.get("choices") or []
+                if first is None and choices and (choices[0].get("delta") or {}).get("content"):
+                    first = time.monotonic() - started
+                if chunk.get("usage"):
+                    tokens = chunk["usage"]["completion_tokens"]
+    except requests.RequestException as failure:
+        return {"status": 0, "error": str(failure), "seconds": 0, "ttft": None}
+    return {"status": 200, "error": None, "seconds": time.monotonic() - started, "ttft": first, "tokens": tokens}
+
+
+def _chat_load(url: str, model: str, workload: str, clients: int, requests_each: int) -> dict:
+    started = time.monotonic()
+
+    def client(number: int) -> list[dict]:
+        return [_streamed_chat(url, _chat_body(workload, number * requests_each + n, model))
+                for n in range(requests_each)]
+
+    with ThreadPoolExecutor(clients) as pool:
+        results = [result for batch in pool.map(client, range(clients)) for result in batch]
+    wall = time.monotonic() - started
+    good = [result for result in results if result["status"] == 200]
+    latencies = sorted(result["seconds"] for result in good) or [0.0]
+    firsts = sorted(result["ttft"] for result in good if result["ttft"] is not None) or [0.0]
+    return {
+        "workload": workload, "clients": clients, "requests": len(results), "errors": len(results) - len(good),
+        "error_samples": [result["error"] for result in results if result["status"] != 200][:3],
+        "requests_per_min": round(60 * len(good) / wall, 1),
+        "tokens_per_s": round(sum(result.get("tokens", 0) for result in good) / wall, 1),
+        "p50_s": round(statistics.median(latencies), 2), "p95_s": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
+        "ttft_p50_s": round(statistics.median(firsts), 2), "wall_s": round(wall, 1),
+    }
+
+
+def engines_phase(engines: list[str], clients: int, requests_each: int, n_ctx: int, threads: int) -> list[dict]:
+    """Each engine (ours:SLOTS or llama-server:SLOTS) on both workloads through /v1/chat/completions, one after
+    another on this machine."""
+    results = []
+    for engine in engines:
+        kind, _, slots_text = engine.partition(":")
+        slots = int(slots_text or 1)
+        if kind == "ours":
+            server = Gunicorn(SLOTS=str(slots), N_CTX=str(n_ctx), N_THREADS=str(threads))
+        elif kind == "llama-server":
+            server = LlamaServer(slots, n_ctx, threads)
+        else:
+            raise SystemExit(f"unknown engine {engine!r} (ours:N or llama-server:N)")
+        try:
+            server.wait_until_ready()
+            model = "smollm2-135m-instruct"
+            _chat_load(server.url, model, "generate", 2, 1)  # warm-up: first calls pay for page faults
+            for workload in WORKLOADS:
+                result = {"engine": kind, "slots": slots, **_chat_load(server.url, model, workload, clients,
+                                                                         requests_each)}
+                print(json.dumps(result), flush=True)
+                results.append(result)
+        finally:
+            server.stop()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
@@ -258,6 +389,12 @@ def main() -> None:
     parser.add_argument("--max-queue", type=int, default=8, help="MAX_QUEUE of the phase-3 server")
     parser.add_argument("--phases", default="short,mix,overflow")
     parser.add_argument("--url", help="an already running server (phases short and mix only)")
+    parser.add_argument("--slots", type=int, default=None, help="SLOTS of the server the short and mix phases start")
+    parser.add_argument("--engines", default="ours:1,ours:4,ours:8,llama-server:8",
+                        help="phase engines: which servers, as ours:SLOTS or llama-server:SLOTS")
+    parser.add_argument("--engine-requests", type=int, default=3, help="phase engines: requests per client")
+    parser.add_argument("--n-ctx", type=int, default=2048, help="phase engines: context of each slot")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="phase engines: CPU threads")
     args = parser.parse_args()
     phases = args.phases.split(",")
     command = "bench/load.py " + " ".join(sys.argv[1:])
@@ -268,7 +405,7 @@ def main() -> None:
     server = None
     url = args.url
     if url is None and {"short", "mix"} & set(phases):
-        server = Gunicorn()
+        server = Gunicorn(**({"SLOTS": str(args.slots)} if args.slots else {}))
         server.wait_until_ready()
         url = server.url
     try:
@@ -279,10 +416,13 @@ def main() -> None:
                 result = mix_phase(url, args.mix_clients, args.mix_requests)
             elif phase == "overflow":
                 result = overflow_phase(args.overflow, args.max_queue)
+            elif phase == "engines":
+                result = {"runs": engines_phase(args.engines.split(","), args.clients, args.engine_requests,
+                                                args.n_ctx, args.threads)}
             else:
                 raise SystemExit(f"unknown phase {phase!r}")
             result = {"phase": phase, "command": command, **result}
-            if server is not None and phase != "overflow":
+            if server is not None and phase in ("short", "mix"):
                 result["worker_peak_rss_mb"] = server.worker_peak_rss_mb()
             print(json.dumps(result), flush=True)
             (RESULTS / f"load-{phase}.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -21,6 +21,7 @@ CANCEL_CHECK_S = 0.25  # a running call asks the store whether it was cancelled 
 RECOVERY_CHECK_S = 30.0  # how often a live worker takes back the jobs of dead ones
 PURGE_EVERY_S = 600.0  # how often finished jobs past their time to live are deleted
 FOLLOW_POLL_S = 1.0  # a follower looks at its job at least this often, even without a wake-up
+STREAM_KEEP_S = 60.0  # how long a job's streamed text stays in memory after it ends
 
 Execute = Callable[[Job, "JobControl"], dict]
 # The client-facing {"code", "message"} of an error a job ended with (the API's one error table makes it).
@@ -68,11 +69,13 @@ class Checkpoints:
 
 
 class TextStreams:
-    """The text each running job has streamed so far (a chat answer as its tokens come), kept in memory for
-    whoever follows the job in this process, and dropped when the job ends (its result then holds the text)."""
+    """The text each job has streamed (a chat answer as its tokens come), kept in memory for whoever follows the job
+    in this process: while it runs, and STREAM_KEEP_S after it ends (so a follower that sees it end still gets the
+    last piece); its result holds the text for good."""
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
+        self._ended: dict[str, float] = {}  # job id -> when it ended, oldest first
         self._lock = threading.Lock()
 
     def append(self, job_id: str, piece: str) -> None:
@@ -81,14 +84,22 @@ class TextStreams:
             self._texts[job_id] = self._texts.get(job_id, "") + piece
 
     def text(self, job_id: str) -> str:
-        """What the job has streamed so far ("" when nothing, or when it has ended)."""
+        """What the job has streamed so far ("" when nothing, or long after it ended)."""
         with self._lock:
             return self._texts.get(job_id, "")
 
     def end(self, job_id: str) -> None:
-        """Forget a job's stream."""
+        """The job has ended: its text is forgotten STREAM_KEEP_S from now."""
+        now = time.monotonic()
         with self._lock:
-            self._texts.pop(job_id, None)
+            if job_id in self._texts:
+                self._ended[job_id] = now
+            while self._ended:
+                oldest, ended_at = next(iter(self._ended.items()))
+                if now - ended_at < STREAM_KEEP_S:
+                    break
+                del self._ended[oldest]
+                self._texts.pop(oldest, None)
 
 
 @dataclass
@@ -176,14 +187,14 @@ class JobService:
                 self._changed.wait(min(remaining, self._poll_s))
 
     def follow(self, job_id: str, idle_s: float) -> Iterator[Job | None]:
-        """The job each time its status or progress changes, the last time once it has ended; None when idle_s
-        passed without a change (time for a keep-alive). Ends early when shutdown begins; raises JobNotFoundError
-        when the job expires meanwhile."""
+        """The job each time its status, progress or streamed text (self.streams) changes, the last time once it
+        has ended; None when idle_s passed without a change (time for a keep-alive). Ends early when shutdown
+        begins; raises JobNotFoundError when the job expires meanwhile."""
         last_state = None
         last_sent = time.monotonic()
         while True:
             job = self.get(job_id)
-            state = (job.status, job.progress)
+            state = (job.status, job.progress, len(self.streams.text(job_id)))
             if state != last_state or job.finished:
                 yield job
                 last_state, last_sent = state, time.monotonic()

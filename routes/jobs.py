@@ -13,7 +13,7 @@ from routes.auth import current_library
 from routes.errors import ErrorDetail, classify
 from routes.resources import get_jobs, get_settings
 from routes.responses import json_response
-from routes.schemas import JobList, JobListQuery, JobView, JobWaitQuery, ProgressEvent, validate
+from routes.schemas import DeltaEvent, JobList, JobListQuery, JobView, JobWaitQuery, ProgressEvent, validate
 
 bp = Blueprint("jobs", __name__)
 HEARTBEAT_S = 15.0  # an idle event stream gets a comment line this often, so proxies keep it open
@@ -75,22 +75,32 @@ def cancel_job(job_id: str):
 def job_events(job_id: str):
     """Follow a job as Server-Sent Events
 
-    `progress` events (`{"status", "stage", "done", "total"}`) as the job goes, then one `result` (the job, with its
-    result) or `error` event (the job, with its error), then the stream ends. A comment line keeps an idle
-    connection alive.
+    `progress` events (`{"status", "stage", "done", "total"}`) as the job goes, `delta` events (`{"text", "offset"}`)
+    with the next piece of its answer as it is written (chat answers, token by token), then one `result` (the
+    job, with its result) or `error` event (the job, with its error), then the stream ends. A comment line keeps
+    an idle connection alive.
     """
     jobs = get_jobs()
     # A stream has no request to build URLs in: build it now.
     status_url = url_for("jobs.get_job", job_id=jobs.get(job_id, current_library()).id)
 
     def stream():
+        sent = 0  # characters of the answer's text already sent as deltas
+        last_progress = None
         try:
             for job in jobs.follow(job_id, HEARTBEAT_S):
                 if job is None:
                     yield ": keep-alive\n\n"
                     continue
                 view = JobView.of(job, status_url)
-                yield _event("progress", ProgressEvent(status=job.status, **view.progress.model_dump()))
+                progress = ProgressEvent(status=job.status, **view.progress.model_dump())
+                if progress != last_progress:
+                    yield _event("progress", progress)
+                    last_progress = progress
+                text = jobs.streams.text(job.id)
+                if len(text) > sent:
+                    yield _event("delta", DeltaEvent(text=text[sent:], offset=sent))
+                    sent = len(text)
                 if job.finished:
                     yield _event("result" if job.status == SUCCEEDED else "error", view)
         except JobNotFoundError as gone:

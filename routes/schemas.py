@@ -169,6 +169,17 @@ class ProgressEvent(Progress):
     status: Literal[STATUSES]
 
 
+class DeltaEvent(BaseModel):
+    """A `delta` event of a job's event stream: the next piece of its answer as it is written (a chat answer's
+    tokens). The pieces, in order, are the answer's text; a stream that begins while the job runs gets what was
+    written so far as its first piece."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="The next piece of the answer.")
+    offset: int = Field(ge=0, description="Characters of the answer before this piece.")
+
+
 class JobReference(BaseModel):
     """A job a request became: follow its `status_url`."""
 

@@ -189,3 +189,30 @@ def test_many_streams_at_once_each_get_their_own_answer(serve):
     for thread in threads:
         thread.join(30)
     assert answers == {number: f"Answer to question {number}." for number in range(8)}
+
+
+def test_the_jobs_event_stream_carries_the_answer_as_deltas(url, chat_model):
+    chat_model.seconds_per_token = 0.05
+    answer: list[str] = []
+    body = {"model": "fake-model", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 50}
+    asking = threading.Thread(
+        target=lambda: answer.append(requests.post(f"{url}/v1/chat/completions", timeout=30, json=body).json()))
+    asking.start()
+    deadline = time.monotonic() + 10
+    while not (jobs := requests.get(f"{url}/jobs", timeout=5).json()["jobs"]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    events: list[tuple[str, dict]] = []
+    with requests.get(f"{url}/jobs/{jobs[0]['job_id']}/events", stream=True, timeout=30) as stream:
+        name = None
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[6:])))
+    asking.join(30)
+    deltas = [data for name, data in events if name == "delta"]
+    assert len(deltas) > 1
+    assert "".join(delta["text"] for delta in deltas) == ANSWER == answer[0]["choices"][0]["message"]["content"]
+    assert [delta["offset"] for delta in deltas] == [len("".join(d["text"] for d in deltas[:i]))
+                                                     for i in range(len(deltas))]
+    assert events[-1][0] == "result"

@@ -60,8 +60,24 @@ def test_curl_examples_work(live_server):
                 with soundfile.SoundFile(Path(folder) / saved[1]) as audio:
                     assert audio.format == "MP3" and audio.frames / audio.samplerate > 1, command
                 continue
+        if '"stream": true' in command:  # Server-Sent Events: data lines, ending with [DONE]
+            events = [line for line in result.stdout.splitlines() if line]
+            assert events[-1] == "data: [DONE]" and all(line.startswith("data: ") for line in events), command
+            assert all("error" not in json.loads(line[6:]) for line in events[:-1]), command
+            continue
         answer = json.loads(result.stdout)
         assert "error" not in answer, (command, answer)
+
+
+@pytest.mark.model
+def test_python_examples_work(live_server):
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    assert blocks
+    for block in blocks:
+        code = block.replace("http://127.0.0.1:5000", live_server.url)
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, (block, result.stderr)
+        assert result.stdout.strip(), block
 
 
 @pytest.mark.model
