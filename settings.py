@@ -197,6 +197,12 @@ class Settings(BaseSettings):
     max_ask_documents: int = Field(
         50, ge=1, le=10_000, description="Most documents one question (or one collection) may name."
     )
+    max_waiting: int = Field(
+        4000, ge=1, le=1_000_000,
+        description="Most requests that may wait on jobs at once (synchronous requests, long-polls, event streams); "
+        "past it they get 503 server_busy with Retry-After. Under gunicorn's gevent worker (the default) waiting "
+        "holds no thread; with GUNICORN_WORKER_CLASS=gthread it is kept below GUNICORN_THREADS.",
+    )
     max_variants: int = Field(
         BUDGETS.message_variants, ge=1, le=20, description="Upper bound for the messages one /generate-message "
         "request may ask for (`n`)."

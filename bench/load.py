@@ -11,7 +11,9 @@ DATA_DIR and the bundled model. Phases:
 2. mix: MIX-CLIENTS threads send PDFs (the bundled sample, the shared real-world PDFs) and longer texts.
 3. overflow: a second server with MAX_QUEUE=MAX-QUEUE gets OVERFLOW async requests at once; every answer must
    be 202 or 503 with Retry-After, and none may hang.
-4. engines (only when named in --phases): each of --engines (ours:SLOTS, llama-server:SLOTS, the latter from the
+4. streams (only when named in --phases): STREAMS clients follow one long job's event stream on one gunicorn
+   worker; /health's latency (p50, p95, max of 50 probes) and a new request's meanwhile.
+5. engines (only when named in --phases): each of --engines (ours:SLOTS, llama-server:SLOTS, the latter from the
    bench-only xllamacpp wheel) serves CLIENTS clients on two workloads through /v1/chat/completions, streamed:
    short summaries of ~900-character texts (120 tokens out) and a one-line prompt (200 tokens out), temperature 0,
    the same repeat penalty. Requests/min, completion tokens/s, p50/p95 and time to first token.
@@ -379,6 +381,53 @@ def engines_phase(engines: list[str], clients: int, requests_each: int, n_ctx: i
     return results
 
 
+def _open_event_stream(port: int, job_id: str) -> socket.socket:
+    connection = socket.create_connection(("127.0.0.1", port), timeout=60)
+    connection.sendall(f"GET /jobs/{job_id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += connection.recv(4096)
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise SystemExit(f"stream refused: {head[:200]!r}")
+    return connection
+
+
+def streams_phase(count: int) -> dict:
+    """COUNT clients follow a long job's event stream on one worker (gunicorn's gevent worker, the default):
+    /health and a new request's latency meanwhile."""
+    server = Gunicorn(MAX_WAITING=str(count + 10))
+    streams: list[socket.socket] = []
+    try:
+        server.wait_until_ready()
+        text = (ROOT / "samples" / "lighthouses.txt").read_text(encoding="utf-8")
+        job = requests.post(f"{server.url}/generate-summary?async=true", timeout=30,
+                            json={"text": "\n\n".join([text] * 20), "length": "long"}).json()
+        started = time.monotonic()
+        with ThreadPoolExecutor(32) as pool:
+            streams = list(pool.map(lambda _: _open_event_stream(server.port, job["job_id"]), range(count)))
+        opened_s = time.monotonic() - started
+        health = []
+        for _ in range(50):
+            began = time.monotonic()
+            requests.get(f"{server.url}/health", timeout=30).raise_for_status()
+            health.append(time.monotonic() - began)
+            time.sleep(0.05)
+        began = time.monotonic()
+        requests.get(f"{server.url}/jobs?limit=5", timeout=30).raise_for_status()
+        new_request_s = time.monotonic() - began
+        status = requests.get(f"{server.url}/jobs/{job['job_id']}", timeout=30).json()["status"]
+        requests.delete(f"{server.url}/jobs/{job['job_id']}", timeout=30)
+        health.sort()
+        return {"streams": count, "job_status_meanwhile": status, "open_all_s": round(opened_s, 2),
+                "health_p50_ms": round(1000 * statistics.median(health), 1),
+                "health_p95_ms": round(1000 * health[int(0.95 * (len(health) - 1))], 1),
+                "health_max_ms": round(1000 * health[-1], 1), "new_request_ms": round(1000 * new_request_s, 1)}
+    finally:
+        for stream in streams:
+            stream.close()
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
@@ -390,6 +439,7 @@ def main() -> None:
     parser.add_argument("--phases", default="short,mix,overflow")
     parser.add_argument("--url", help="an already running server (phases short and mix only)")
     parser.add_argument("--slots", type=int, default=None, help="SLOTS of the server the short and mix phases start")
+    parser.add_argument("--streams", type=int, default=1000, help="phase streams: event streams held open")
     parser.add_argument("--engines", default="ours:1,ours:4,ours:8,llama-server:8",
                         help="phase engines: which servers, as ours:SLOTS or llama-server:SLOTS")
     parser.add_argument("--engine-requests", type=int, default=3, help="phase engines: requests per client")
@@ -416,6 +466,8 @@ def main() -> None:
                 result = mix_phase(url, args.mix_clients, args.mix_requests)
             elif phase == "overflow":
                 result = overflow_phase(args.overflow, args.max_queue)
+            elif phase == "streams":
+                result = streams_phase(args.streams)
             elif phase == "engines":
                 result = {"runs": engines_phase(args.engines.split(","), args.clients, args.engine_requests,
                                                 args.n_ctx, args.threads)}

@@ -21,6 +21,10 @@ class JobNotFinishedError(JobError):
     """The job has not ended yet (or ended without the result asked for)."""
 
 
+class TooManyWaitingError(JobError):
+    """MAX_WAITING requests already wait on jobs (synchronous requests, long-polls, event streams)."""
+
+
 class ResultNotReadyError(JobError):
     """A synchronous request's job is still running past SYNC_TIMEOUT_S and its answer cannot be a job reference
     (audio saved with `curl --output`): it says where the result will be."""

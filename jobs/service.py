@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from jobs.errors import JobCancelledError, JobNotFoundError
+from jobs.errors import JobCancelledError, JobNotFoundError, TooManyWaitingError
+from jobs.signals import Signals
 from jobs.store import CANCELLED, FAILED, KEPT_WITH_DOCUMENT, Job, JobStore, StoredFile
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,8 @@ class JobService:
 
     def __init__(self, store: JobStore, execute: Execute, describe_error: DescribeError, *, ttl_s: float,
                  max_queue: int, can_run: Callable[[], bool] = lambda: True, poll_s: float = 1.0,
-                 on_end: Callable[[Job], None] | None = None, workers: int = 1):
+                 on_end: Callable[[Job], None] | None = None, workers: int = 1, signals: Signals | None = None,
+                 max_waiting: int | None = None):
         self.store = store
         self._on_end = on_end
         self._can_run = can_run
@@ -128,7 +130,9 @@ class JobService:
         self._ttl_s = ttl_s
         self._max_queue = max_queue
         self._poll_s = poll_s
-        self._changed = threading.Condition()
+        self._changed = threading.Condition()  # wakes the workers: a job was queued, or shutdown began
+        self._signals = signals or Signals()  # wakes whoever waits on a job (threads, or greenlets on gevent)
+        self._max_waiting = max_waiting
         self._stop = threading.Event()
         self._interrupt_at = float("inf")
         self._workers = workers
@@ -153,7 +157,7 @@ class JobService:
                 request_key=new.request_key, request_id=new.request_id, max_queue=self._max_queue,
                 library=new.library, document_ids=new.document_ids,
             )
-            self.notify()
+            self._wake_workers()
         return job
 
     def get(self, job_id: str, library: str | None = None) -> Job:
@@ -176,15 +180,15 @@ class JobService:
         """The job once it has ended, or as it is after timeout seconds (or when shutdown begins); raises
         JobNotFoundError if it expires meanwhile."""
         deadline = time.monotonic() + timeout
-        while True:
-            job = self.store.get(job_id)
-            if job is None:
-                raise JobNotFoundError(f"no job {job_id[:64]!r}: it has expired")
-            remaining = deadline - time.monotonic()
-            if job.finished or remaining <= 0 or self.stopping:
-                return job
-            with self._changed:
-                self._changed.wait(min(remaining, self._poll_s))
+        with self._signals.watching(job_id) as waiter:
+            while True:
+                job = self.store.get(job_id)
+                if job is None:
+                    raise JobNotFoundError(f"no job {job_id[:64]!r}: it has expired")
+                remaining = deadline - time.monotonic()
+                if job.finished or remaining <= 0 or self.stopping:
+                    return job
+                waiter.wait(min(remaining, self._poll_s))
 
     def follow(self, job_id: str, idle_s: float) -> Iterator[Job | None]:
         """The job each time its status, progress or streamed text (self.streams) changes, the last time once it
@@ -192,31 +196,45 @@ class JobService:
         begins; raises JobNotFoundError when the job expires meanwhile."""
         last_state = None
         last_sent = time.monotonic()
-        while True:
-            job = self.get(job_id)
-            state = (job.status, job.progress, len(self.streams.text(job_id)))
-            if state != last_state or job.finished:
-                yield job
-                last_state, last_sent = state, time.monotonic()
-            if job.finished or self.stopping:
-                return
-            if time.monotonic() - last_sent > idle_s:
-                yield None
-                last_sent = time.monotonic()
-            with self._changed:
-                self._changed.wait(FOLLOW_POLL_S)
+        with self._signals.watching(job_id) as waiter:
+            while True:
+                job = self.get(job_id)
+                state = (job.status, job.progress, len(self.streams.text(job_id)))
+                if state != last_state or job.finished:
+                    yield job
+                    last_state, last_sent = state, time.monotonic()
+                if job.finished or self.stopping:
+                    return
+                if time.monotonic() - last_sent > idle_s:
+                    yield None
+                    last_sent = time.monotonic()
+                waiter.wait(FOLLOW_POLL_S)
 
-    def wait_change(self, timeout: float) -> None:
-        """Sleep until something changes (a job's status, progress or streamed text) or timeout seconds pass."""
-        with self._changed:
-            self._changed.wait(timeout)
+    def watching(self, job_id: str):
+        """A context whose waiter wakes when the job changes (status, progress, streamed text): `with
+        jobs.watching(job_id) as waiter: ... waiter.wait(seconds)`."""
+        return self._signals.watching(job_id)
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting on a job now (synchronous requests, long-polls, event streams)."""
+        return self._signals.waiting
+
+    def make_room(self) -> None:
+        """Raise TooManyWaitingError when MAX_WAITING requests already wait: one more would starve the server
+        (threads, or connections) that /health and new requests need."""
+        if self._max_waiting is not None and self.waiting >= self._max_waiting:
+            raise TooManyWaitingError(
+                f"{self.waiting} requests already wait on jobs (MAX_WAITING={self._max_waiting}); try again shortly, "
+                "or follow the job by its id later"
+            )
 
     def cancel(self, job_id: str, library: str | None = None) -> Job:
         """Cancel: a queued job never runs, a running one stops at its next generated token, an ended one stays
         as it was; raises JobNotFoundError (also for another library's job)."""
         self.get(job_id, library)
         job = self.store.cancel(job_id, self._cancellation("the job was cancelled before it ran"))
-        self.notify()
+        self._notify_job(job_id)
         if job is None:  # purged in between
             raise JobNotFoundError(f"no job {job_id[:64]!r}: it has expired")
         return job
@@ -228,7 +246,7 @@ class JobService:
             job_id, self._cancellation("the job was cancelled before it ran"),
             unless_shared=True,
         )
-        self.notify()
+        self._notify_job(job_id)
         return cancelled is not None and not cancelled.shared
 
     # Lifecycle
@@ -271,7 +289,15 @@ class JobService:
         self.store.close()
 
     def notify(self) -> None:
-        """Wake the worker and every waiter: something changed."""
+        """Wake the workers and every waiter: something changed for all (shutdown)."""
+        self._wake_workers()
+        self._signals.notify_all()
+
+    def _notify_job(self, job_id: str) -> None:
+        """Wake the job's waiters."""
+        self._signals.notify(job_id)
+
+    def _wake_workers(self) -> None:
         with self._changed:
             self._changed.notify_all()
 
@@ -289,17 +315,17 @@ class JobService:
                 with self._changed:
                     self._changed.wait(self._poll_s)
                 continue
-            self.notify()
+            self._notify_job(job.id)
             self._run(job)
             ended = self.store.get(job.id)
             if self._on_end is not None and ended is not None and ended.finished:
                 self._on_end(ended)
-            self.notify()
+            self._notify_job(job.id)
 
     def _run(self, job: Job) -> None:
         def progress(stage: str, done: int, total: int) -> None:
             self.store.set_progress(job.id, stage, done, total)
-            self.notify()
+            self._notify_job(job.id)
 
         last_check = {"at": 0.0, "answer": False}
 
@@ -330,7 +356,7 @@ class JobService:
 
     def _stream(self, job_id: str, piece: str) -> None:
         self.streams.append(job_id, piece)
-        self.notify()
+        self._notify_job(job_id)
 
     def _end_job(self, job: Job, error: Exception) -> None:
         """End a job that raised: cancelled, put back for a shutdown, or failed with the error."""

@@ -71,7 +71,8 @@ class _LlamaChat(Model):
     """The chat prompt of a GGUF model: its template and tokenizer, read from the loaded weights' vocabulary."""
 
     _weights: Any  # llama-cpp-python's LlamaModel: the loaded weights and their vocabulary
-    _lock: threading.Lock  # llama.cpp's tokenizer is not safe to call from two threads at once
+    # Tokenizing reads only the vocabulary, so it never waits for a generation; one tokenization at a time.
+    _tokenizer_lock: threading.Lock
 
     def _init_chat(self, source: ModelSource, settings: Any, n_ctx: int, slots: int, kv_cache_bytes: int) -> None:
         self._formatter = self._make_formatter(settings.chat_format)
@@ -107,7 +108,7 @@ class _LlamaChat(Model):
         )
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
-        with self._lock:
+        with self._tokenizer_lock:
             return self._weights.tokenize(text.encode("utf-8", "replace"), add_bos=False, special=special)
 
     def _prompt(self, messages: list[Message]) -> tuple[list[int], list[str]]:
@@ -136,7 +137,8 @@ class LlamaCppModel(_LlamaChat):
 
     def __init__(self, source: ModelSource, settings: Any):
         n_ctx = _context_size(source, settings)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one generation at a time
+        self._tokenizer_lock = threading.Lock()
         try:
             self._llama = llama_cpp.Llama(
                 model_path=str(source.path),
@@ -220,7 +222,7 @@ class BatchedLlamaModel(_LlamaChat):
 
     def __init__(self, source: ModelSource, settings: Any):
         n_ctx = _context_size(source, settings)
-        self._lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()
         backend = _LlamaBatchBackend(source, settings, n_ctx)
         self._weights = backend.weights
         self._engine = BatchEngine(backend)
@@ -241,8 +243,7 @@ class BatchedLlamaModel(_LlamaChat):
         return self._engine.generate(tokens, stop + list(params.stop), params)
 
     def close(self) -> None:
-        with self._lock:
-            self._engine.close()
+        self._engine.close()
 
 
 class _LlamaBatchBackend(Backend):

@@ -92,6 +92,7 @@ def chat_completions():
     job = get_jobs().submit(new_chat_job(options, messages, model.name, g.get("request_id"), current_library()))
     created = int(time.time())
     if body.stream:
+        get_jobs().make_room()
         include_usage = body.stream_options is not None and body.stream_options.include_usage
         stream = _stream(get_jobs(), job, model.name, created, include_usage)
         return Response(stream_with_context(stream), mimetype="text/event-stream",
@@ -153,34 +154,35 @@ def _stream(jobs: JobService, job: Job, model_name: str, created: int, include_u
     sent = 0
     finished = False
     try:
-        while True:
-            try:
-                current = jobs.get(job.id)
-            except JobNotFoundError as gone:
-                yield _event(_error(gone))
-                break
-            text = jobs.streams.text(job.id)
-            if current.finished:
-                if current.status != SUCCEEDED:
-                    yield _event({"error": _stored_error(current)})
+        with jobs.watching(job.id) as waiter:
+            while True:
+                try:
+                    current = jobs.get(job.id)
+                except JobNotFoundError as gone:
+                    yield _event(_error(gone))
                     break
-                result = ChatResult.model_validate(current.result)
-                if len(result.text) > sent:  # what the stream had not carried yet
-                    yield _event(chunk(ChatDelta(content=result.text[sent:])))
-                yield _event(chunk(ChatDelta(), result.finish_reason))
-                if include_usage:
-                    last = chunk(ChatDelta(), None)
-                    last.choices = []
-                    last.usage = _usage(result)
-                    yield _event(last)
-                break
-            if client_disconnected():
-                return  # the finally below abandons the job
-            if len(text) > sent:
-                yield _event(chunk(ChatDelta(content=text[sent:])))
-                sent = len(text)
-                continue
-            jobs.wait_change(STREAM_CHECK_S)
+                text = jobs.streams.text(job.id)
+                if current.finished:
+                    if current.status != SUCCEEDED:
+                        yield _event({"error": _stored_error(current)})
+                        break
+                    result = ChatResult.model_validate(current.result)
+                    if len(result.text) > sent:  # what the stream had not carried yet
+                        yield _event(chunk(ChatDelta(content=result.text[sent:])))
+                    yield _event(chunk(ChatDelta(), result.finish_reason))
+                    if include_usage:
+                        last = chunk(ChatDelta(), None)
+                        last.choices = []
+                        last.usage = _usage(result)
+                        yield _event(last)
+                    break
+                if client_disconnected():
+                    return  # the finally below abandons the job
+                if len(text) > sent:
+                    yield _event(chunk(ChatDelta(content=text[sent:])))
+                    sent = len(text)
+                    continue
+                waiter.wait(STREAM_CHECK_S)
         finished = True
         yield "data: [DONE]\n\n"
     finally:

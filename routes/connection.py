@@ -9,6 +9,16 @@ import ssl
 from flask import request
 
 
+def _poll():
+    """A poll object. Under gevent's monkey patching select.poll is gevent's (or gone); a poll with no timeout never
+    blocks, so the original is safe to use there."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return select.poll()
+    return monkey.get_original("select", "poll")()
+
+
 def client_disconnected() -> bool:
     """True when the client has closed its connection (the socket reads as ended).
 
@@ -19,7 +29,7 @@ def client_disconnected() -> bool:
     if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket) or sock.fileno() < 0:
         return False
     try:
-        poller = select.poll()  # not select(): it fails on descriptors above 1023
+        poller = _poll()  # not select(): it fails on descriptors above 1023
         poller.register(sock, select.POLLIN | select.POLLHUP)
         events = poller.poll(0)
         # Readable with nothing to read means the peer closed; data means a pipelined next request.

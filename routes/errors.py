@@ -10,7 +10,14 @@ from flask import Flask, g, has_request_context, request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from werkzeug.exceptions import HTTPException
 
-from jobs.errors import JobCancelledError, JobNotFinishedError, JobNotFoundError, QueueFullError, ResultNotReadyError
+from jobs.errors import (
+    JobCancelledError,
+    JobNotFinishedError,
+    JobNotFoundError,
+    QueueFullError,
+    ResultNotReadyError,
+    TooManyWaitingError,
+)
 from jobs.store import Job
 from library.errors import CollectionNotFoundError, DocumentDeletedError, DocumentNotFoundError, EmptyCollectionError
 from llm.errors import CancelledError, InputTooLargeError, ModelNotReadyError, ModelUnavailableError
@@ -44,6 +51,7 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     JobCancelledError: (409, "cancelled"),
     JobNotFoundError: (404, "not_found"),
     QueueFullError: (503, "queue_full"),
+    TooManyWaitingError: (503, "server_busy"),
     NoAnswerError: (422, "no_answer"),
     InputError: (400, "invalid_request"),
     UnsupportedFileError: (415, "unsupported_media_type"),

@@ -7,6 +7,7 @@ from pathlib import PurePath
 
 from flask import request
 
+from jobs.signals import in_native_thread
 from llm import TextBlock
 from routes.auth import current_library
 from routes.errors import invalid_request
@@ -51,8 +52,8 @@ def _read_form(task: Task):
         if fields.text is None:
             raise invalid_request("'text' is required")
         return fields, from_text(check_text(fields.text), settings.max_text_chars)
-    document = from_file(
-        upload.read(), PurePath(upload.filename or "upload").name, upload.mimetype or "",
+    document = in_native_thread(
+        from_file, upload.read(), PurePath(upload.filename or "upload").name, upload.mimetype or "",
         pages=fields.pages, password=fields.password, limits=settings.pdf_limits(), max_chars=settings.max_text_chars,
     )
     return fields, document

@@ -52,6 +52,7 @@ def get_job(job_id: str):
     job = jobs.get(job_id, current_library())
     query = validate(JobWaitQuery, request.args.to_dict(), get_settings(), strict=False)
     if query.wait:
+        jobs.make_room()
         job = jobs.wait(job_id, query.wait)
     return json_response(job_view(job))
 
@@ -81,6 +82,7 @@ def job_events(job_id: str):
     an idle connection alive.
     """
     jobs = get_jobs()
+    jobs.make_room()  # 503 with Retry-After past MAX_WAITING
     # A stream has no request to build URLs in: build it now.
     status_url = url_for("jobs.get_job", job_id=jobs.get(job_id, current_library()).id)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from jobs.service import JobService
+from jobs.signals import GeventSignals, Signals, on_event_loop
 from jobs.store import SqliteJobStore
 from library.store import LibraryStore
 from llm.host import ModelHost
@@ -45,6 +46,9 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
         can_run=lambda: host.state == "ready", on_end=metrics.observe_job,
         ttl_s=settings.job_ttl_hours * 3600, max_queue=settings.max_queue, poll_s=0.5,
         workers=settings.slots,  # as many jobs at once as the model has slots: the engine batches their calls
+        # Under gunicorn's gevent worker, waiting requests are greenlets: the job workers wake them through the
+        # event loop.
+        signals=GeventSignals() if on_event_loop() else Signals(), max_waiting=settings.max_waiting,
     )
     service.start()
     app.extensions["jobs"] = service

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from flask import Response, url_for
 
-from jobs.errors import JobNotFoundError
+from jobs.errors import JobNotFoundError, TooManyWaitingError
 from jobs.store import CANCELLED, SUCCEEDED, Job
 from routes.apispec import answers
 from routes.connection import client_disconnected
@@ -58,6 +58,10 @@ def answer_job(job: Job, run_async: bool, on_success: Callable[[Job], Response] 
     that hangs up while waiting abandons its job; without it, the job goes on for a later request to collect."""
     if run_async:
         return job_reference(job)
+    try:
+        get_jobs().make_room()
+    except TooManyWaitingError:  # the job goes on: point at it instead of waiting
+        return on_unfinished(job)
     try:
         finished = _wait_while_connected(job, get_settings().sync_timeout_s if timeout is None else timeout,
                                          abandon)

@@ -2,8 +2,11 @@
 
 import json
 import signal
+import socket
+import statistics
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -173,3 +176,54 @@ def test_json_logs_one_object_per_request(tmp_path):
     assert traced and traced[0]["method"] == "GET" and traced[0]["path"] == "/health"
     assert traced[0]["status"] == 200 and isinstance(traced[0]["duration_ms"], int)
     assert any(entry.get("path") == "/nowhere" and entry["status"] == 404 for entry in entries)
+
+
+def _open_event_stream(port: int, job_id: str) -> socket.socket:
+    """A raw connection following a job's events; returns once the server has answered its headers."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+    connection.sendall(f"GET /jobs/{job_id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += connection.recv(4096)
+    assert head.startswith(b"HTTP/1.1 200"), head[:200]
+    return connection
+
+
+def test_hundreds_of_event_streams_hold_no_thread(tmp_path):
+    """On the production server (gunicorn's gevent worker), 300 clients follow a running job's events while
+    /health stays fast and new requests are served; past MAX_WAITING a stream is refused with Retry-After."""
+    port = free_port()
+    server = ServerProcess(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"],
+        port, server_env(PORT=str(port), MAX_WAITING="300"), tmp_path / "gunicorn.log",
+    )
+    streams: list[socket.socket] = []
+    try:
+        server.wait_until_healthy()
+        job = requests.post(f"{server.url}/generate-summary?async=true", timeout=30,
+                            json={"text": "\n\n".join([SAMPLE_TEXT] * 6), "length": "long"}).json()
+        with ThreadPoolExecutor(32) as pool:
+            streams = list(pool.map(lambda _: _open_event_stream(port, job["job_id"]), range(300)))
+        assert requests.get(f"{server.url}/jobs/{job['job_id']}", timeout=10).json()["status"] == "running"
+        seconds = []
+        for _ in range(20):
+            started = time.monotonic()
+            assert requests.get(f"{server.url}/health", timeout=10).status_code == 200
+            seconds.append(time.monotonic() - started)
+        assert statistics.median(seconds) < 0.1, seconds
+        assert requests.get(f"{server.url}/jobs?limit=5", timeout=10).status_code == 200  # new requests still served
+        refused = requests.get(f"{server.url}/jobs/{job['job_id']}/events", timeout=10)
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
+        assert refused.json()["error"]["code"] == "server_busy"
+        requests.delete(f"{server.url}/jobs/{job['job_id']}", timeout=10)
+        for stream in streams:  # every follower hears the end
+            received = b""
+            while b"event: error" not in received and b"event: result" not in received:
+                chunk = stream.recv(65536)
+                assert chunk, received[-300:]
+                received += chunk
+    finally:
+        for stream in streams:
+            stream.close()
+        server.stop()
+    assert "Traceback" not in server.log()
