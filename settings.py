@@ -121,9 +121,10 @@ class Settings(BaseSettings):
         default_factory=_available_cpus, ge=1, le=1024, description="CPU threads for generation (default: all cores)."
     )
     slots: int = Field(
-        1, ge=1, le=64,
+        0, ge=0, le=64,
         description="Sequences the model generates at once (continuous batching): several calls share each step, so "
-        "more requests are answered per minute; memory grows with SLOTS x N_CTX. 1 runs one call at a time.",
+        f"more requests are answered per minute; memory grows with SLOTS x N_CTX. 0 picks {BUDGETS.default_slots}, "
+        "or fewer where memory is short; 1 runs one call at a time on llama-cpp-python's own Llama object.",
     )
     n_batch: int = Field(512, ge=32, le=8192, description="Prompt tokens evaluated per batch.")
     rope_scaling_type: Literal["none", "linear", "yarn"] | None = Field(

@@ -121,7 +121,7 @@ class JobService:
     def __init__(self, store: JobStore, execute: Execute, describe_error: DescribeError, *, ttl_s: float,
                  max_queue: int, can_run: Callable[[], bool] = lambda: True, poll_s: float = 1.0,
                  on_end: Callable[[Job], None] | None = None, workers: int = 1, signals: Signals | None = None,
-                 max_waiting: int | None = None):
+                 max_waiting: int | None = None, capacity: Callable[[], int] | None = None):
         self.store = store
         self._on_end = on_end
         self._can_run = can_run
@@ -136,6 +136,8 @@ class JobService:
         self._stop = threading.Event()
         self._interrupt_at = float("inf")
         self._workers = workers
+        # How many of the workers may run a job now (the loaded model's slots): the others wait.
+        self._capacity = capacity or (lambda: workers)
         self.streams = TextStreams()
         self._threads: list[threading.Thread] = []
         self._housekeeping_lock = threading.Lock()  # one worker at a time does the housekeeping
@@ -257,7 +259,7 @@ class JobService:
         if requeued:
             log.info("requeued %d job(s) interrupted by a restart", requeued)
         for number in range(self._workers):
-            thread = threading.Thread(target=self._work, name=f"job-worker-{number}", daemon=True)
+            thread = threading.Thread(target=self._work, args=(number,), name=f"job-worker-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
@@ -307,10 +309,10 @@ class JobService:
         """The error a cancelled job ends with, as the API's one table describes it."""
         return self._describe_error(JobCancelledError(message), job)
 
-    def _work(self) -> None:
+    def _work(self, number: int) -> None:
         while not self._stop.is_set():
             self._housekeeping()
-            job = self.store.claim_next() if self._can_run() else None
+            job = self.store.claim_next() if self._can_run() and number < self._capacity() else None
             if job is None:
                 with self._changed:
                     self._changed.wait(self._poll_s)

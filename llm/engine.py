@@ -11,6 +11,7 @@ map calls never keep a short request waiting for more than one slot to come free
 
 from __future__ import annotations
 
+import codecs
 import logging
 import random
 import threading
@@ -87,9 +88,11 @@ class _Request:
     group: str
     on_text: Callable[[str], None] | None
     submitted: float = field(default_factory=time.monotonic)
+    # Bytes become text as they complete (a character may span tokens); broken bytes are dropped, as llama.cpp's
+    # own detokenizer drops them.
+    decoder: Any = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="ignore"))
     done: threading.Event = field(default_factory=threading.Event)
     cancel: bool = False  # set by the waiting caller; read by the engine between tokens
-    generated: bytearray = field(default_factory=bytearray)
     text: str = ""
     streamed: int = 0  # characters of text already handed to on_text
     completion_tokens: int = 0
@@ -301,10 +304,11 @@ class BatchEngine:
             self._end(slot, "stop")
             return
         request.completion_tokens += 1
-        request.generated += self.backend.piece(token)
-        text = request.generated.decode("utf-8", errors="ignore")
+        added = request.decoder.decode(self.backend.piece(token))
+        text = request.text + added
         for stop in request.stop:
-            at = text.find(stop)
+            # Only where the new text could complete it: the whole answer is never searched again.
+            at = text.find(stop, max(0, len(request.text) - len(stop) + 1))
             if at >= 0:
                 request.text = text[:at]
                 self._end(slot, "stop")

@@ -226,7 +226,7 @@ class BatchedLlamaModel(_LlamaChat):
         backend = _LlamaBatchBackend(source, settings, n_ctx)
         self._weights = backend.weights
         self._engine = BatchEngine(backend)
-        self._init_chat(source, settings, n_ctx, settings.slots, backend.kv_cache_bytes)
+        self._init_chat(source, settings, n_ctx, backend.slots, backend.kv_cache_bytes)
 
     @property
     def parallel_calls(self) -> int:
@@ -253,50 +253,22 @@ class _LlamaBatchBackend(Backend):
         from llama_cpp import _internals, _logger
 
         _logger.set_verbose(False)  # llama.cpp logs through llama-cpp-python's logger: quiet, as the Llama object
-        self.slots = settings.slots
         self.n_ctx = n_ctx
-        self.max_batch = min(settings.n_batch, n_ctx * self.slots)
-        self.prefill_slice = min(BUDGETS.engine_prefill_slice, self.max_batch)
         model_params = llama_cpp.llama_model_default_params()
         model_params.n_gpu_layers = 0x7FFFFFFF if settings.n_gpu_layers == -1 else settings.n_gpu_layers
         try:
             self.weights = _internals.LlamaModel(path_model=str(source.path), params=model_params, verbose=False)
         except ValueError as error:
             raise ModelUnavailableError(f"could not load {source.path.name}: {error}") from None
-        self.kv_cache_bytes = _kv_cache_bytes(self.weights.model, n_ctx * self.slots)
-        free = available_memory_bytes()
-        needed = self.kv_cache_bytes + source.path.stat().st_size
-        on_cpu = settings.n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload()
-        if on_cpu and free is not None and needed > free:  # a GPU's memory is llama.cpp's to check
-            self.weights.close()
-            raise ModelUnavailableError(
-                f"SLOTS={self.slots} x N_CTX={n_ctx} needs {needed / 2**30:.1f} GiB of memory with the model, "
-                f"but {free / 2**30:.1f} GiB are free: lower SLOTS or N_CTX"
-            )
-        context_params = llama_cpp.llama_context_default_params()
-        context_params.n_ctx = n_ctx * self.slots
-        context_params.n_seq_max = self.slots
-        context_params.n_batch = self.max_batch
-        context_params.n_ubatch = self.max_batch
-        context_params.n_threads = settings.n_threads
-        context_params.n_threads_batch = settings.n_threads
-        # Each sequence attends over its own cells only (measured: a unified cache was 20% slower at 8 slots).
-        context_params.kv_unified = False
-        context_params.rope_scaling_type = ROPE_SCALING_TYPES[settings.rope_scaling_type]
-        context_params.rope_freq_base = settings.rope_freq_base
-        context_params.rope_freq_scale = settings.rope_freq_scale
-        context_params.no_perf = True
-        # llama.cpp's own choice, as llama-server makes it: flash attention where the device has it (measured on 2
-        # CPU cores at 8 slots: 1.3x the tokens/s of the Llama object's setting, which turns it off).
-        context_params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
         try:
-            self._context = _internals.LlamaContext(model=self.weights, params=context_params, verbose=False)
-        except ValueError:
+            self.slots = self._slots_that_fit(source, settings, n_ctx)
+            self._context = self._make_context(settings, automatic=not settings.slots)
+        except ModelUnavailableError:
             self.weights.close()
-            raise ModelUnavailableError(
-                f"llama.cpp could not make a context of SLOTS={self.slots} x N_CTX={n_ctx} tokens: lower SLOTS or "
-                "N_CTX"
-            ) from None
+            raise
+        self.max_batch = min(settings.n_batch, n_ctx * self.slots)
+        self.prefill_slice = min(BUDGETS.engine_prefill_slice, self.max_batch)
+        self.kv_cache_bytes = _kv_cache_bytes(self.weights.model, n_ctx * self.slots)
         self._ctx = self._context.ctx
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self._vocab = self.weights.vocab
@@ -304,6 +276,57 @@ class _LlamaBatchBackend(Backend):
         self._batch = llama_cpp.llama_batch_init(self.max_batch, 0, 1)
         self._logit_rows: list[int] = []
         self._piece = ctypes.create_string_buffer(256)
+
+    def _slots_that_fit(self, source: ModelSource, settings: Any, n_ctx: int) -> int:
+        """SLOTS, refused when its context cannot fit the free memory; when unset, BUDGETS.default_slots halved
+        until the model and its context take at most BUDGETS.slots_memory_share of it. (A GPU's memory is
+        llama.cpp's to check: the context is made, or not.)"""
+        free = available_memory_bytes()
+        on_cpu = settings.n_gpu_layers == 0 or not llama_cpp.llama_supports_gpu_offload()
+
+        def needed(slots: int) -> int:
+            return _kv_cache_bytes(self.weights.model, n_ctx * slots) + source.path.stat().st_size
+
+        if settings.slots:
+            if on_cpu and free is not None and needed(settings.slots) > free:
+                raise ModelUnavailableError(
+                    f"SLOTS={settings.slots} x N_CTX={n_ctx} needs {needed(settings.slots) / 2**30:.1f} GiB of memory "
+                    f"with the model, but {free / 2**30:.1f} GiB are free: lower SLOTS or N_CTX"
+                )
+            return settings.slots
+        slots = BUDGETS.default_slots
+        while on_cpu and free is not None and slots > 1 and needed(slots) > free * BUDGETS.slots_memory_share:
+            slots //= 2
+        return slots
+
+    def _make_context(self, settings: Any, automatic: bool):
+        """The llama.cpp context of all slots; with an automatic SLOTS, fewer slots while it cannot be made."""
+        from llama_cpp import _internals
+
+        while True:
+            context_params = llama_cpp.llama_context_default_params()
+            context_params.n_ctx = self.n_ctx * self.slots
+            context_params.n_seq_max = self.slots
+            context_params.n_batch = context_params.n_ubatch = min(settings.n_batch, self.n_ctx * self.slots)
+            context_params.n_threads = context_params.n_threads_batch = settings.n_threads
+            # Each sequence attends over its own cells only (measured: a unified cache was 20% slower at 8 slots).
+            context_params.kv_unified = False
+            context_params.rope_scaling_type = ROPE_SCALING_TYPES[settings.rope_scaling_type]
+            context_params.rope_freq_base = settings.rope_freq_base
+            context_params.rope_freq_scale = settings.rope_freq_scale
+            context_params.no_perf = True
+            # llama.cpp's own choice, as llama-server makes it: flash attention where the device has it (measured
+            # on 2 CPU cores at 8 slots: 1.3x the tokens/s of the Llama object's setting, which turns it off).
+            context_params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
+            try:
+                return _internals.LlamaContext(model=self.weights, params=context_params, verbose=False)
+            except ValueError:
+                if not automatic or self.slots == 1:
+                    raise ModelUnavailableError(
+                        f"llama.cpp could not make a context of SLOTS={self.slots} x N_CTX={self.n_ctx} tokens: "
+                        "lower SLOTS or N_CTX"
+                    ) from None
+                self.slots //= 2
 
     def decode(self, entries) -> None:
         batch = self._batch

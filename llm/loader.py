@@ -20,7 +20,7 @@ def load_model(settings) -> Model:
     from llm.llama import BatchedLlamaModel, LlamaCppModel  # llama_cpp is imported only when a model is wanted
 
     # One slot keeps llama-cpp-python's own Llama object (and so today's exact output); more run the batching engine.
-    kind = BatchedLlamaModel if settings.slots > 1 else LlamaCppModel
+    kind = LlamaCppModel if settings.slots == 1 else BatchedLlamaModel
     model = kind(resolve(settings), settings)
     from llm.summarize import check_context
 

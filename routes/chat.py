@@ -156,12 +156,19 @@ def _stream(jobs: JobService, job: Job, model_name: str, created: int, include_u
     try:
         with jobs.watching(job.id) as waiter:
             while True:
+                text = jobs.streams.text(job.id)
+                if len(text) > sent:  # while the answer grows, the store is not read at every token
+                    if client_disconnected():
+                        return  # the finally below abandons the job
+                    yield _event(chunk(ChatDelta(content=text[sent:])))
+                    sent = len(text)
+                    waiter.wait(STREAM_CHECK_S)  # the next piece, or the end, wakes it
+                    continue
                 try:
                     current = jobs.get(job.id)
                 except JobNotFoundError as gone:
                     yield _event(_error(gone))
                     break
-                text = jobs.streams.text(job.id)
                 if current.finished:
                     if current.status != SUCCEEDED:
                         yield _event({"error": _stored_error(current)})
@@ -178,10 +185,6 @@ def _stream(jobs: JobService, job: Job, model_name: str, created: int, include_u
                     break
                 if client_disconnected():
                     return  # the finally below abandons the job
-                if len(text) > sent:
-                    yield _event(chunk(ChatDelta(content=text[sent:])))
-                    sent = len(text)
-                    continue
                 waiter.wait(STREAM_CHECK_S)
         finished = True
         yield "data: [DONE]\n\n"

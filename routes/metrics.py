@@ -26,6 +26,7 @@ class _StateCollector:
     def __init__(self, store: JobStore, host: ModelHost):
         self._store = store
         self._host = host
+        self.waiting = lambda: 0  # requests waiting on jobs: the job service, once it exists, tells
 
     def collect(self):
         depth = self._store.queue_depth()
@@ -36,6 +37,14 @@ class _StateCollector:
         yield jobs
         yield GaugeMetricFamily("docservice_model_ready", "1 once the model is loaded, else 0.",
                                 value=1.0 if self._host.state == "ready" else 0.0)
+        yield GaugeMetricFamily("docservice_waiting_requests", "Requests waiting on jobs now (synchronous requests, "
+                                "long-polls, event streams; at most MAX_WAITING).", value=self.waiting())
+        engine = getattr(self._host.get(), "engine", None) if self._host.state == "ready" else None
+        if engine is not None:  # the batching engine (SLOTS above 1)
+            yield GaugeMetricFamily("docservice_engine_running", "Model calls generating or reading their prompt "
+                                    "now (at most SLOTS).", value=engine.running)
+            yield GaugeMetricFamily("docservice_engine_waiting", "Model calls waiting for a free slot.",
+                                    value=engine.waiting)
         if self._host.load_seconds is not None:
             yield GaugeMetricFamily("docservice_model_load_seconds", "How long loading the model took.",
                                     value=self._host.load_seconds)
@@ -72,7 +81,8 @@ class Metrics:
                                     buckets=_LATENCY_BUCKETS, registry=self.registry)
         self.job_seconds = Histogram("docservice_job_duration_seconds", "Time a job ran, by task.", ["task"],
                                      buckets=_LATENCY_BUCKETS, registry=self.registry)
-        self.registry.register(_StateCollector(store, host))
+        self.state = _StateCollector(store, host)
+        self.registry.register(self.state)
 
     def observe_call(self, completion: Completion, seconds: float) -> None:
         """Record one model call."""

@@ -9,6 +9,7 @@ from jobs.service import JobService
 from jobs.signals import GeventSignals, Signals, on_event_loop
 from jobs.store import SqliteJobStore
 from library.store import LibraryStore
+from llm.budgets import BUDGETS
 from llm.host import ModelHost
 from llm.model import Model
 from routes.errors import describe_job_error
@@ -45,12 +46,14 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
         describe_job_error,
         can_run=lambda: host.state == "ready", on_end=metrics.observe_job,
         ttl_s=settings.job_ttl_hours * 3600, max_queue=settings.max_queue, poll_s=0.5,
-        workers=settings.slots,  # as many jobs at once as the model has slots: the engine batches their calls
+        # As many jobs at once as the loaded model has slots: the engine batches their calls.
+        workers=settings.slots or BUDGETS.default_slots, capacity=lambda: host.get().parallel_calls,
         # Under gunicorn's gevent worker, waiting requests are greenlets: the job workers wake them through the
         # event loop.
         signals=GeventSignals() if on_event_loop() else Signals(), max_waiting=settings.max_waiting,
     )
     service.start()
+    metrics.state.waiting = lambda: service.waiting
     app.extensions["jobs"] = service
     return host
 

@@ -118,3 +118,20 @@ def test_real_server_reports_load_time_and_generation_speed(live_server):
     calls = samples["docservice_generation_tokens_per_second_count", ()]
     speed = samples["docservice_generation_tokens_per_second_sum", ()] / calls
     assert 1 < speed < 10_000  # real tokens per second of the bundled model on this machine
+
+
+def test_waiting_requests_are_counted_while_they_wait(make_app):
+    import threading
+    import time
+
+    app = make_app(FakeModel(seconds_per_token=0.05))
+    client = app.test_client()
+    job_id = client.post("/generate-summary?async=true", json={"text": SAMPLE_TEXT}).get_json()["job_id"]
+    waiting = threading.Thread(target=lambda: app.test_client().get(f"/jobs/{job_id}?wait=10"))
+    waiting.start()
+    deadline = time.monotonic() + 5
+    while _scrape(client)["docservice_waiting_requests", ()] < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _scrape(client)["docservice_waiting_requests", ()] == 1
+    waiting.join(15)
+    assert _scrape(client)["docservice_waiting_requests", ()] == 0
