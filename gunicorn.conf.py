@@ -41,7 +41,8 @@ else:
         def patch(self):
             from gevent import monkey, socket
 
-            monkey.patch_all(thread=False, subprocess=False)
+            # Queues stay native too: the job workers' thread pools block on them outside the loop.
+            monkey.patch_all(thread=False, queue=False, subprocess=False)
             self.sockets = [socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach()) for s in self.sockets]
 
     worker_class = NativeThreadsGeventWorker

@@ -26,6 +26,7 @@ import json
 import platform
 import statistics
 import sys
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -70,6 +71,11 @@ class BudgetRecorder(Model):
         self.info = model.info
         self.calls = 0
         self.overflows = 0
+        self._lock = threading.Lock()  # calls made together count from several threads
+
+    @property
+    def parallel_calls(self):
+        return self.inner.parallel_calls
 
     def count_tokens(self, text):
         return self.inner.count_tokens(text)
@@ -78,9 +84,10 @@ class BudgetRecorder(Model):
         return self.inner.prompt_tokens(messages)
 
     def generate(self, messages, params):
-        self.calls += 1
-        if self.inner.prompt_tokens(messages) + params.max_tokens > self.n_ctx:
-            self.overflows += 1
+        overflow = self.inner.prompt_tokens(messages) + params.max_tokens > self.n_ctx
+        with self._lock:
+            self.calls += 1
+            self.overflows += overflow
         return self.inner.generate(messages, params)
 
 
@@ -141,6 +148,8 @@ def main() -> None:
                         help="the pipeline's SUMMARY_READ_TOKENS")
     parser.add_argument("--candidates", type=int, default=BUDGETS.summary_candidates,
                         help="the pipeline's SUMMARY_CANDIDATES")
+    parser.add_argument("--slots", type=int, default=0,
+                        help="SLOTS of the model (0: the service's default; 1: one call at a time, as before)")
     parser.add_argument("--out", type=Path, help="write per-paper results as JSON here")
     parser.add_argument("--compare", type=Path,
                         help="an earlier --out file: say which summaries came out byte-identical to it")
@@ -159,7 +168,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}")
     all_rows = {}
     for n_ctx in [int(value) for value in args.n_ctx.split(",")]:
-        model = load_model(load_settings(n_ctx=n_ctx))
+        model = load_model(load_settings(n_ctx=n_ctx, slots=args.slots))
         plan = SummaryPlan(read_tokens=args.read_tokens, candidates=args.candidates)
         rows = run(model, papers, systems, args.length, scorer, plan)
         report(model, rows, args.length)
@@ -215,8 +224,8 @@ def run(model, papers, systems, length, scorer, plan: SummaryPlan) -> dict[str, 
 def report(model, rows: dict[str, list[dict]], length: str) -> None:
     """Print the summary table for one context size."""
     print()
-    print(f"model: {model.name}, N_CTX {model.n_ctx}, length {length}, temperature {BUDGETS.temperature:g}, "
-          f"seed {BUDGETS.seed}")
+    print(f"model: {model.name}, N_CTX {model.n_ctx}, SLOTS {model.info.slots}, length {length}, "
+          f"temperature {BUDGETS.temperature:g}, seed {BUDGETS.seed}")
     print("| system | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | degenerate | context errors | s/paper | model calls/paper "
           "| words | in range | copied sentences |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

@@ -179,7 +179,8 @@ def _checked(runner: TaskRunner, points: list[Point], blocks: list[TextBlock],
              count: int) -> tuple[list[Point], Checked]:
     """The first count points (best first) that pass the fact check: a near-copy of one sentence of the document
     becomes that sentence, verbatim; a point whose facts the document does not hold is rewritten once or dropped."""
-    source = SourceIndex.of("\n\n".join(block.text for block in blocks))
+    whole = "\n\n".join(block.text for block in blocks)
+    source = SourceIndex.of(whole)
     totals = Checked("")
     kept: list[Point] = []
     for point in points:
@@ -193,6 +194,9 @@ def _checked(runner: TaskRunner, points: list[Point], blocks: list[TextBlock],
             kept.append(point)
             continue
         checked = check_text(runner, point.text, source)
+        if checked.rewritten and checked.text and grounding(checked.text, whole) < BUDGETS.min_grounding:
+            # A rewrite that says something the document does not (mostly its own words): not a point of it.
+            checked.rewritten, checked.dropped, checked.text = 0, checked.dropped + 1, ""
         totals.facts += checked.facts
         totals.rewritten += checked.rewritten
         totals.dropped += checked.dropped

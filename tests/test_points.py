@@ -76,3 +76,15 @@ def test_cjk_text_gives_points():
     answer = "\n".join(f"{n}. {fact}" for n, fact in enumerate(facts, start=1))
     result = key_points(TaskRunner(FakeModel([answer])), blocks_from_text("".join(facts)), count=5)
     assert [point.text for point in result.points] == facts
+
+
+def test_a_rewrite_the_document_does_not_say_is_dropped_not_kept():
+    model = FakeModel([
+        "1. Marcel Fresnel gave lighthouses a new kind of lens in 1822.",  # a name it lacks: the model rewrites it
+        "Many farmers planted wheat and barley in the quiet valleys.",  # no fact to fail, and not the document's words
+    ])
+    result = key_points(TaskRunner(model), blocks_from_text(SAMPLE_TEXT), count=1)
+    assert len(model.calls) == 2  # the candidates, then the one rewrite
+    assert (result.checked.rewritten, result.checked.dropped) == (0, 1)
+    assert "farmers" not in result.points[0].text
+    assert result.points[0].text in " ".join(SAMPLE_TEXT.split())  # a sentence of the document took its place
