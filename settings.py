@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         f"more requests are answered per minute; memory grows with SLOTS x N_CTX. 0 picks {BUDGETS.default_slots}, "
         "or fewer where memory is short; 1 runs one call at a time on llama-cpp-python's own Llama object.",
     )
+    flash_attn: Literal["off", "on", "auto"] = Field(
+        "off",
+        description="Flash attention of the batching engine (SLOTS above 1): auto lets llama.cpp choose, as its own "
+        "server does. Off keeps every answer the same as with SLOTS=1; on 2 CPU cores auto read and wrote about "
+        "1.3x faster at 8 slots, but its different arithmetic moved summary quality (bench/RESULTS.md).",
+    )
     n_batch: int = Field(512, ge=32, le=8192, description="Prompt tokens evaluated per batch.")
     rope_scaling_type: Literal["none", "linear", "yarn"] | None = Field(
         None, description="RoPE scaling: none, linear or yarn (default: what the model file says)."

@@ -354,7 +354,8 @@ def _chat_load(url: str, model: str, workload: str, clients: int, requests_each:
     }
 
 
-def engines_phase(engines: list[str], clients: int, requests_each: int, n_ctx: int, threads: int) -> list[dict]:
+def engines_phase(engines: list[str], clients: int, requests_each: int, n_ctx: int, threads: int,
+                  flash_attn: str) -> list[dict]:
     """Each engine (ours:SLOTS or llama-server:SLOTS) on both workloads through /v1/chat/completions, one after
     another on this machine."""
     results = []
@@ -362,7 +363,7 @@ def engines_phase(engines: list[str], clients: int, requests_each: int, n_ctx: i
         kind, _, slots_text = engine.partition(":")
         slots = int(slots_text or 1)
         if kind == "ours":
-            server = Gunicorn(SLOTS=str(slots), N_CTX=str(n_ctx), N_THREADS=str(threads))
+            server = Gunicorn(SLOTS=str(slots), N_CTX=str(n_ctx), N_THREADS=str(threads), FLASH_ATTN=flash_attn)
         elif kind == "llama-server":
             server = LlamaServer(slots, n_ctx, threads)
         else:
@@ -372,8 +373,9 @@ def engines_phase(engines: list[str], clients: int, requests_each: int, n_ctx: i
             model = "smollm2-135m-instruct"
             _chat_load(server.url, model, "generate", 2, 1)  # warm-up: first calls pay for page faults
             for workload in WORKLOADS:
-                result = {"engine": kind, "slots": slots, **_chat_load(server.url, model, workload, clients,
-                                                                         requests_each)}
+                measured = _chat_load(server.url, model, workload, clients, requests_each)
+                setting = {"flash_attn": flash_attn} if kind == "ours" and slots > 1 else {}
+                result = {"engine": kind, "slots": slots, **setting, **measured}
                 print(json.dumps(result), flush=True)
                 results.append(result)
         finally:
@@ -445,6 +447,8 @@ def main() -> None:
     parser.add_argument("--engine-requests", type=int, default=3, help="phase engines: requests per client")
     parser.add_argument("--n-ctx", type=int, default=2048, help="phase engines: context of each slot")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="phase engines: CPU threads")
+    parser.add_argument("--flash-attn", default="off", choices=["off", "on", "auto"],
+                        help="phase engines: FLASH_ATTN of our servers with several slots")
     args = parser.parse_args()
     phases = args.phases.split(",")
     command = "bench/load.py " + " ".join(sys.argv[1:])
@@ -470,7 +474,7 @@ def main() -> None:
                 result = streams_phase(args.streams)
             elif phase == "engines":
                 result = {"runs": engines_phase(args.engines.split(","), args.clients, args.engine_requests,
-                                                args.n_ctx, args.threads)}
+                                                args.n_ctx, args.threads, args.flash_attn)}
             else:
                 raise SystemExit(f"unknown phase {phase!r}")
             result = {"phase": phase, "command": command, **result}

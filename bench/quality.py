@@ -150,6 +150,8 @@ def main() -> None:
                         help="the pipeline's SUMMARY_CANDIDATES")
     parser.add_argument("--slots", type=int, default=0,
                         help="SLOTS of the model (0: the service's default; 1: one call at a time, as before)")
+    parser.add_argument("--flash-attn", default="off", choices=["off", "on", "auto"],
+                        help="FLASH_ATTN of the batching engine (SLOTS above 1)")
     parser.add_argument("--out", type=Path, help="write per-paper results as JSON here")
     parser.add_argument("--compare", type=Path,
                         help="an earlier --out file: say which summaries came out byte-identical to it")
@@ -168,7 +170,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}")
     all_rows = {}
     for n_ctx in [int(value) for value in args.n_ctx.split(",")]:
-        model = load_model(load_settings(n_ctx=n_ctx, slots=args.slots))
+        model = load_model(load_settings(n_ctx=n_ctx, slots=args.slots, flash_attn=args.flash_attn))
         plan = SummaryPlan(read_tokens=args.read_tokens, candidates=args.candidates)
         rows = run(model, papers, systems, args.length, scorer, plan)
         report(model, rows, args.length)

@@ -27,6 +27,9 @@ from llm.model import Completion, GenerationParams
 log = logging.getLogger(__name__)
 
 WAIT_CHECK_S = 0.05  # how often a waiting caller asks its should_stop (the engine thread never calls it)
+# A shorter shared start is read rather than copied: copying a slot's cache costs about as much as reading a few
+# dozen tokens.
+MIN_COPY_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,10 @@ class Backend(ABC):
     @abstractmethod
     def forget(self, seq_id: int, from_position: int) -> None:
         """Drop a sequence's cached tokens from from_position on."""
+
+    @abstractmethod
+    def copy(self, source_seq: int, target_seq: int, length: int) -> None:
+        """Make target_seq hold the first `length` cached tokens of source_seq (and nothing else)."""
 
     @abstractmethod
     def piece(self, token: int) -> bytes:
@@ -135,6 +142,7 @@ class BatchEngine:
         self.steps = 0
         self.reused_tokens = 0  # prompt tokens found already cached in a slot, not read again
         self.most_running = 0  # the most sequences that ever ran in one step
+        self.copied_tokens = 0  # prompt tokens copied from another slot's cache instead of read
         self._thread = threading.Thread(target=self._run, name="batch-engine", daemon=True)
         self._thread.start()
 
@@ -242,9 +250,28 @@ class BatchEngine:
             free.remove(slot)
             self._start(slot, request)
 
+    def _copy_shared_start(self, slot: _Slot, request: _Request) -> int:
+        """When another slot holds a longer start of the prompt than this one (candidates of one prompt, calls with
+        one system prompt), copy it over instead of reading it again; the tokens this slot now holds."""
+        own = _common_prefix(slot.cached, request.tokens)
+        best, length = None, own
+        for other in self._slots:
+            if other is slot:
+                continue
+            shared = _common_prefix(other.cached, request.tokens)
+            if shared > length:
+                best, length = other, shared
+        length = min(length, len(request.tokens) - 1)
+        if best is None or length - own < MIN_COPY_TOKENS:
+            return own
+        self.backend.copy(best.seq_id, slot.seq_id, length)
+        slot.cached = request.tokens[:length]
+        self.copied_tokens += length
+        return length
+
     def _start(self, slot: _Slot, request: _Request) -> None:
         # At least the last prompt token is read again: its logits give the first generated token.
-        keep = min(_common_prefix(slot.cached, request.tokens), len(request.tokens) - 1)
+        keep = min(self._copy_shared_start(slot, request), len(request.tokens) - 1)
         self.backend.forget(slot.seq_id, keep)
         self.reused_tokens += keep
         slot.cached = request.tokens[:keep]

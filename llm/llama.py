@@ -20,6 +20,12 @@ from llm.source import ModelSource
 
 log = logging.getLogger(__name__)
 
+# FLASH_ATTN: off is what llama-cpp-python's Llama object uses (and so SLOTS=1); auto is llama-server's default.
+FLASH_ATTN_TYPES = {
+    "off": llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED,
+    "on": llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED,
+    "auto": llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO,
+}
 ROPE_SCALING_TYPES = {
     None: llama_cpp.LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED,
     "none": llama_cpp.LLAMA_ROPE_SCALING_TYPE_NONE,
@@ -315,9 +321,7 @@ class _LlamaBatchBackend(Backend):
             context_params.rope_freq_base = settings.rope_freq_base
             context_params.rope_freq_scale = settings.rope_freq_scale
             context_params.no_perf = True
-            # llama.cpp's own choice, as llama-server makes it: flash attention where the device has it (measured
-            # on 2 CPU cores at 8 slots: 1.3x the tokens/s of the Llama object's setting, which turns it off).
-            context_params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
+            context_params.flash_attn_type = FLASH_ATTN_TYPES[settings.flash_attn]
             try:
                 return _internals.LlamaContext(model=self.weights, params=context_params, verbose=False)
             except ValueError:
@@ -374,6 +378,12 @@ class _LlamaBatchBackend(Backend):
 
     def forget(self, seq_id: int, from_position: int) -> None:
         llama_cpp.llama_memory_seq_rm(self._memory, seq_id, from_position, -1)
+
+    def copy(self, source_seq: int, target_seq: int, length: int) -> None:
+        # Across sequences of their own (kv_unified off), llama.cpp copies the whole source; the rest is dropped.
+        llama_cpp.llama_memory_seq_rm(self._memory, target_seq, 0, -1)
+        llama_cpp.llama_memory_seq_cp(self._memory, source_seq, target_seq, -1, -1)  # only whole ones across streams
+        llama_cpp.llama_memory_seq_rm(self._memory, target_seq, length, -1)
 
     def piece(self, token: int) -> bytes:
         size = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece, len(self._piece), 0, False)

@@ -23,6 +23,7 @@ class ScriptedBackend(Backend):
         self.slots, self.n_ctx, self.prefill_slice, self.max_batch = slots, n_ctx, prefill_slice, max_batch
         self.batches: list[list[BatchEntry]] = []
         self.forgotten: list[tuple[int, int]] = []
+        self.copies: list[tuple[int, int, int]] = []
         self.fail_next = False
         self.step_delay = 0.0
         self._answers: dict[int, list[int]] = {}  # seq_id -> tokens still to give
@@ -48,6 +49,9 @@ class ScriptedBackend(Backend):
 
     def forget(self, seq_id, from_position):
         self.forgotten.append((seq_id, from_position))
+
+    def copy(self, source_seq, target_seq, length):
+        self.copies.append((source_seq, target_seq, length))
 
     def piece(self, token):
         return bytes([token])
@@ -265,3 +269,22 @@ def _outcome(engine, prompt):
         return engine.generate(tokens(prompt), [], GenerationParams(max_tokens=60))
     except ModelUnavailableError as error:
         return error
+
+
+def test_a_prompt_another_slot_holds_is_copied_not_read_again(backend):
+    backend.step_delay = 0.01
+    engine = ScriptedEngine(backend)
+    shared = "s" * 100
+    try:
+        first = threading.Thread(target=engine.generate,
+                                 args=(tokens(shared + ">" + "a" * 30), [], GenerationParams(max_tokens=40)))
+        first.start()
+        _wait_for(lambda: engine.running == 1 and not engine._slots[0].to_read)  # its prompt is read
+        second = engine.generate(tokens(shared + ">b"), [], GenerationParams(max_tokens=5))
+        first.join(10)
+    finally:
+        engine.close()
+    assert second.text == "b"
+    assert backend.copies == [(0, 1, len(shared) + 1)]  # the shared start, ">" included
+    decoded_for_second = sum(len(entry.tokens) for batch in backend.batches for entry in batch if entry.seq_id == 1)
+    assert decoded_for_second < 10  # what follows the shared start and its answer, not the 100 shared tokens
