@@ -65,16 +65,21 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"{what} within {timeout}s")
 
 
+def _hang_up_while_running(url: str, sock: socket.socket) -> dict:
+    """Close the client's connection once its job runs; the job, once the server has cancelled it."""
+    job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
+    sock.close()
+    return _wait_for(
+        lambda: (current := requests.get(f"{url}/jobs/{job['job_id']}", timeout=10).json())["status"] == "cancelled"
+        and current, 5, "job cancelled after the client hung up",
+    )
+
+
 def test_a_synchronous_client_that_hangs_up_cancels_its_job(serve):
     model = FakeModel(n_ctx=512, seconds_per_token=0.03)
     url, _ = serve(model, summary_read_tokens=LONG_JOB)
     sock = _send_and_keep_open(url, "/generate-summary", {"text": long_text()})
-    job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
-    sock.close()
-    cancelled = _wait_for(
-        lambda: (current := requests.get(f"{url}/jobs/{job['job_id']}", timeout=10).json())["status"] == "cancelled"
-        and current, 5, "job cancelled after the client hung up",
-    )
+    cancelled = _hang_up_while_running(url, sock)
     assert cancelled["error"]["code"] == "cancelled"
     calls = len(model.calls)
     time.sleep(1.0)
@@ -87,12 +92,7 @@ def test_a_chat_client_that_hangs_up_mid_stream_cancels_its_job(serve):
     sock = _send_and_keep_open(url, "/v1/chat/completions", {
         "model": "fake-model", "messages": [{"role": "user", "content": "Hi"}], "stream": True})
     assert sock.recv(4096).startswith(b"HTTP/1.1 200")  # the stream has begun
-    job = _wait_for(lambda: _newest_job(url).get("status") == "running" and _newest_job(url), 10, "job running")
-    sock.close()
-    cancelled = _wait_for(
-        lambda: (current := requests.get(f"{url}/jobs/{job['job_id']}", timeout=10).json())["status"] == "cancelled"
-        and current, 5, "job cancelled after the client hung up",
-    )
+    cancelled = _hang_up_while_running(url, sock)
     assert cancelled["error"]["code"] == "cancelled"
 
 
