@@ -177,7 +177,8 @@ class LlamaCppModel(_LlamaChat):
             repeat_penalty=params.repeat_penalty,
             frequency_penalty=params.frequency_penalty,
             presence_penalty=params.presence_penalty,
-            seed=params.seed if params.seed >= 0 else None,
+            # -1: llama.cpp's default seed, which draws a random one for the call.
+            seed=params.seed if params.seed >= 0 else llama_cpp.LLAMA_DEFAULT_SEED,
             stop=stop,
             stopping_criteria=llama_cpp.StoppingCriteriaList([watch]),
         )

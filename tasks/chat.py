@@ -62,7 +62,8 @@ def run(work: TaskWork, messages: list[Message], options: ChatOptions) -> ChatRe
     work.progress("answering", 0, 1)
     completion = runner.complete(
         messages, options.max_tokens, options.repeat_penalty, temperature=options.temperature,
-        seed=options.seed if options.seed is not None else runner.seed, top_p=options.top_p,
+        # Without a seed, a sampled answer differs each time, as OpenAI's does (-1: a random seed per call).
+        seed=options.seed if options.seed is not None else -1, top_p=options.top_p,
         stop=tuple(options.stop), frequency_penalty=options.frequency_penalty,
         presence_penalty=options.presence_penalty, on_text=work.stream,
     )

@@ -54,6 +54,7 @@ def test_a_chat_completion_answers_in_openais_shape(client, chat_model):
     assert sent.messages[-1] == {"role": "user", "content": "When was the lighthouse built?"}
     assert sent.params.max_tokens == 50
     assert sent.params.temperature == 0
+    assert sent.params.seed == -1  # no seed sent: a random one per call, as OpenAI samples
 
 
 def test_streaming_delivers_the_answer_in_pieces_then_the_end(client):
