@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import llama_cpp
+import llama_cpp._internals
+import llama_cpp.llama
 from llama_cpp import llama_chat_format
 
 from llm.budgets import BUDGETS
@@ -19,6 +21,25 @@ from llm.model import Completion, GenerationParams, Message, Model, ModelInfo
 from llm.source import ModelSource
 
 log = logging.getLogger(__name__)
+
+
+class _OutputKept:
+    """A stand-in for llama-cpp-python's suppress_stdout_stderr, which quiets a model load by pointing the whole
+    process's stdout and stderr at /dev/null: every line another thread logged meanwhile (the server's own start-up
+    lines) was lost. llama.cpp's own messages go through its log callback, which verbose=False already quiets."""
+
+    def __init__(self, disable: bool = True):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        return False
+
+
+llama_cpp._internals.suppress_stdout_stderr = _OutputKept
+llama_cpp.llama.suppress_stdout_stderr = _OutputKept
 
 # FLASH_ATTN: off is what llama-cpp-python's Llama object uses (and so SLOTS=1); auto is llama-server's default.
 FLASH_ATTN_TYPES = {
