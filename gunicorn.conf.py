@@ -41,8 +41,11 @@ else:
         def patch(self):
             from gevent import monkey, socket
 
-            # Queues stay native too: the job workers' thread pools block on them outside the loop.
-            monkey.patch_all(thread=False, queue=False, subprocess=False)
+            # Only the network is the loop's. The job workers' threads use queues, subprocesses (espeak-ng), child
+            # processes' exits, select and sleep as native code: gevent's versions would wait on a loop in a thread
+            # that runs none.
+            monkey.patch_all(thread=False, queue=False, subprocess=False, os=False, select=False, time=False,
+                             signal=False)
             self.sockets = [socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach()) for s in self.sockets]
 
     worker_class = NativeThreadsGeventWorker
