@@ -24,6 +24,7 @@ an error, 2 the service could not be reached or bad usage.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -120,9 +121,10 @@ def _footer(answer: dict) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
-def show_summary(answer: dict) -> None:
-    """Print a summary answer for people."""
-    print(answer.get("summary", ""))
+def show_summary(answer: dict, printed: str = "") -> None:
+    """Print a summary answer for people (its text unless it was printed as it came)."""
+    if answer.get("summary", "") != printed:
+        print(answer.get("summary", ""))
     _notes(answer)
 
 
@@ -141,15 +143,19 @@ def show_points(answer: dict) -> None:
     _notes(answer)
 
 
-def show_messages(answer: dict) -> None:
-    """Print the messages of a message answer for people, each with the points it leaves out."""
+def show_messages(answer: dict, printed: str = "") -> None:
+    """Print the messages of a message answer for people, each with the points it leaves out (only that for the
+    messages printed as they came)."""
     points = answer.get("points", [])
     for number, message in enumerate(answer.get("messages", []), start=1):
         missing = message.get("missing", [])
         covers = f"covers {len(message.get('covered', []))} of {len(points)} points"
         if missing:
             covers += "; leaves out: " + "; ".join(points[index] for index in missing)
-        print(f"--- Message {number} ({covers})\nSubject: {message['subject']}\n\n{message['body']}\n")
+        if f"Subject: {message['subject']}\n\n{message['body']}" in printed:
+            print(f"--- Message {number} {covers}")
+        else:
+            print(f"--- Message {number} ({covers})\nSubject: {message['subject']}\n\n{message['body']}\n")
     _notes(answer)
 
 
@@ -205,9 +211,11 @@ def show_document(document: dict) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def show_answer(answer: dict, titles: dict[str, str] | None = None) -> None:
-    """Print an answer for people, then its quotes (with their documents' titles when titles are given)."""
-    print(answer.get("answer", ""))
+def show_answer(answer: dict, titles: dict[str, str] | None = None, printed: str = "") -> None:
+    """Print an answer for people (unless it was printed as it came), then its quotes (with their documents'
+    titles when titles are given)."""
+    if answer.get("answer", "") != printed:
+        print(answer.get("answer", ""))
     if not answer.get("answered", True):
         print("Not answered from the documents.")
     citations = answer.get("citations", [])
@@ -233,6 +241,8 @@ def document_titles(args: argparse.Namespace, answer: dict) -> dict[str, str]:
 def _emit(args: argparse.Namespace, answer: dict, show) -> None:
     if args.json:
         print(json.dumps(answer, indent=2, ensure_ascii=False))
+    elif getattr(args, "printed", ""):  # the answer's text, printed as it came: show says the rest
+        show(answer, printed=args.printed)
     else:
         show(answer)
 
@@ -249,9 +259,12 @@ def _progress_line(event: dict, started: float) -> str:
 
 
 def follow(args: argparse.Namespace, job_id: str) -> dict:
-    """Wait for a job, showing its progress on a terminal; returns the finished job."""
+    """Wait for a job, showing its progress on a terminal, and on a terminal printing its text as it comes
+    (args.printed keeps what was printed, so that it is not printed twice); returns the finished job."""
     started = time.monotonic()
     show = sys.stderr.isatty() and not args.json
+    live = sys.stdout.isatty() and not args.json
+    args.printed = ""
     url = f"{args.url.rstrip('/')}/jobs/{job_id}/events"
     try:
         with requests.get(url, stream=True, headers=HEADERS, timeout=(10, 60)) as response:
@@ -262,10 +275,17 @@ def follow(args: argparse.Namespace, job_id: str) -> dict:
                         event = line[7:]
                     elif line.startswith("data: "):
                         data = json.loads(line[6:])
-                        if event == "progress" and show:
+                        if event == "progress" and show and not args.printed:
                             print(_progress_line(data, started), end="", file=sys.stderr, flush=True)
+                        elif event == "delta" and live and data.get("offset") == len(args.printed):
+                            if show and not args.printed:
+                                print("\r\033[K", end="", file=sys.stderr)  # the text takes the progress line's place
+                            print(data["text"], end="", flush=True)
+                            args.printed += data["text"]
                         elif event in ("result", "error") and "job_id" in data:
-                            if show:
+                            if args.printed:
+                                print()
+                            elif show:
                                 print(file=sys.stderr)
                             return data
     except (requests.RequestException, ValueError):
@@ -366,7 +386,7 @@ def ask(args: argparse.Namespace, common: dict) -> None:
     if answer is not None:
         # A collection may hold several documents: name each quote's document.
         titles = document_titles(args, answer) if args.collection is not None and not args.json else None
-        _emit(args, answer, lambda shown: show_answer(shown, titles))
+        _emit(args, answer, functools.partial(show_answer, titles=titles))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -397,7 +417,7 @@ def run(args: argparse.Namespace) -> None:
         if job.get("task") == "ask":
             several = len({citation["document_id"] for citation in result.get("citations", [])}) > 1
             titles = document_titles(args, result) if several and not args.json else None
-            _emit(args, result, lambda shown: show_answer(shown, titles))
+            _emit(args, result, functools.partial(show_answer, titles=titles))
         else:
             shows = {"points": show_points, "document": show_document, "message": show_messages,
                      "audio": show_audio}

@@ -70,9 +70,9 @@ class Checkpoints:
 
 
 class TextStreams:
-    """The text each job has streamed (a chat answer as its tokens come), kept in memory for whoever follows the job
-    in this process: while it runs, and STREAM_KEEP_S after it ends (so a follower that sees it end still gets the
-    last piece); its result holds the text for good."""
+    """The text each job has streamed (a chat answer as its tokens come, a summary's checked sentences), kept in
+    memory for whoever follows the job in this process: while it runs, and STREAM_KEEP_S after it ends (so a
+    follower that sees it end still gets the last piece); its result holds the text for good."""
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}

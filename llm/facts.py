@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from llm.cleanup import content_words, split_sentences, words
+from llm.streamed import StreamedText
 
 STEM_LENGTH = 6  # words sharing their first letters count as one (month/months, hospital/hospitals)
 RARE_SENTENCES = 2  # a word in at most this many sentences of the document names one thing (a site, a language)
@@ -310,17 +311,19 @@ class Checked:
         return {"facts": self.facts, "rewritten": self.rewritten, "dropped": self.dropped}
 
 
-def check_text(runner, text: str, source: SourceIndex, *, rewrite: bool = True) -> Checked:
+def check_text(runner, text: str, source: SourceIndex, *, rewrite: bool = True,
+               out: StreamedText | None = None) -> Checked:
     """Every sentence of a generated text whose facts the document does not hold is rewritten once from the
     passage it most likely came from (when rewrite; a wrong number copied back from its source sentence needs no
-    model call and is always tried), and dropped if it still fails the check; it is never shown."""
+    model call and is always tried), and dropped if it still fails the check; it is never shown. Each sentence
+    that holds is added to `out` as soon as it has passed (streamed to whoever follows the job)."""
     from llm import prompts  # prompts import nothing from here; imported late to keep this module model-free
     from llm.budgets import BUDGETS
 
     checked = Checked("", original=text)
-    kept: list[str] = []
+    out = out if out is not None else StreamedText()
     for paragraph in re.split(r"\n\s*\n", text):
-        sentences: list[str] = []
+        out.end_paragraph()
         for sentence in split_sentences(paragraph):
             facts, unsupported = source.unsupported(sentence)
             if unsupported:
@@ -328,7 +331,7 @@ def check_text(runner, text: str, source: SourceIndex, *, rewrite: bool = True) 
                 if repaired is not None:
                     checked.rewritten += 1
                     checked.facts += len(facts)
-                    sentences.append(repaired)
+                    out.add(repaired)
                     continue
                 if not rewrite:
                     checked.dropped += 1
@@ -348,10 +351,8 @@ def check_text(runner, text: str, source: SourceIndex, *, rewrite: bool = True) 
                 checked.rewritten += 1
                 sentence = rewritten
             checked.facts += len(facts)
-            sentences.append(sentence)
-        if sentences:
-            kept.append(" ".join(sentences))
-    checked.text = "\n\n".join(kept)
+            out.add(sentence)
+    checked.text = out.text
     return checked
 
 

@@ -188,9 +188,11 @@ def prompt_fits(model: Model, letter: Letter, max_tokens: int) -> None:
 
 
 def write_messages(runner: TaskRunner, letter: Letter, *, count: int, max_tokens: int,
-                   on_variant: Callable[[int, int], None] | None = None) -> Messages:
+                   on_variant: Callable[[int, int], None] | None = None,
+                   on_written: Callable[[Variant], None] | None = None) -> Messages:
     """`count` distinct messages stating the letter's points (fewer, with a warning, when the model cannot write
-    that many distinct ones)."""
+    that many distinct ones); on_variant hears the progress, on_written each message once it has passed its
+    checks."""
     prompt_fits(runner.model, letter, max_tokens)
     source = SourceIndex.of("\n".join([*letter.points, letter.sender, letter.recipient, letter.purpose,
                                        letter.source]))
@@ -215,6 +217,8 @@ def write_messages(runner: TaskRunner, letter: Letter, *, count: int, max_tokens
         made.dropped += checks.dropped
         covered, missing = coverage(body, letter.points)
         made.variants.append(Variant(subject_of(letter), _framed(body, letter), covered, missing))
+        if on_written is not None:
+            on_written(made.variants[-1])
     if on_variant is not None:
         on_variant(count, count)
     if len(made.variants) < count:

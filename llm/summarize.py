@@ -5,6 +5,7 @@ can be written; every summary is fact-checked against the whole text and cut to 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -17,6 +18,7 @@ from llm.errors import ModelUnavailableError
 from llm.facts import Checked, SourceIndex, check_text, facts_to_keep
 from llm.runner import TaskRunner
 from llm.salience import Salience
+from llm.streamed import StreamedText
 
 
 @dataclass(frozen=True)
@@ -102,10 +104,11 @@ def check_context(model, most_points: int) -> None:
 
 def summarize(
     runner: TaskRunner, blocks: list[TextBlock], *, length: str, max_tokens: int | None = None,
-    checkpoints=None, plan: SummaryPlan = SummaryPlan(),
+    checkpoints=None, plan: SummaryPlan = SummaryPlan(), stream: Callable[[str], None] | None = None,
 ) -> Summary:
     """Summarize the blocks at the requested length (never longer than about a third of the text itself),
-    within the model's context on every call."""
+    within the model's context on every call; `stream` hears the summary a sentence at a time, each once it has
+    passed the fact check."""
     model = runner.model
     warnings: list[str] = []
     full_text = "\n\n".join(block.text for block in blocks)
@@ -138,7 +141,7 @@ def summarize(
         summary, alternatives = _final(runner, prompts.summary(reads, spec), final_reserve, full_text, warnings,
                                        spec.bounded, plan.candidates, word_range, reading)
         runner.progress("summarizing", 1, 1)
-        checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, word_range[1])
+        checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, word_range[1], stream)
         return Summary(checked.text, chunks=1, levels=1, strategy=strategy, warnings=warnings, checked=checked)
 
     separator = BUDGETS.separator_tokens
@@ -218,7 +221,7 @@ def summarize(
     summary, alternatives = _final(runner, prompts.summary(condensed, spec), final_reserve, "\n\n".join(summaries),
                                    warnings, spec.bounded, plan.candidates, word_range, reading)
     runner.progress("writing final summary", 1, 1)
-    checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, word_range[1])
+    checked = _checked(runner, summary, reading, warnings, final_reserve, alternatives, word_range[1], stream)
     return Summary(checked.text, chunks=len(chunks), levels=levels, strategy="hierarchical", warnings=warnings,
                    checked=checked)
 
@@ -236,20 +239,25 @@ def _fact_room(model) -> int:
 
 
 def _checked(runner: TaskRunner, summary: str, reading: _Reading, warnings: list[str], reserve: int,
-             alternatives: list[str], most_words: int) -> Checked:
+             alternatives: list[str], most_words: int, stream: Callable[[str], None] | None) -> Checked:
     """The summary after the fact check, with a warning when sentences had to be rewritten or dropped. Sentences
     dropped are replaced, as far as the length allows, by sentences of the other candidates whose facts the text
     holds and that say something new; when nothing the model wrote holds, the text's opening sentences (which claim
     nothing it does not say) stand in."""
     runner.progress("checking facts", 0, 1)
     source = reading.source
-    checked = check_text(runner, summary, source)
+    out = StreamedText(stream)
+    checked = check_text(runner, summary, source, out=out)
     if checked.dropped and alternatives:
-        checked.text, added_facts = _refilled(checked.text, checked.dropped, alternatives, reading, most_words)
+        added, added_facts = _refills(checked.text, checked.dropped, alternatives, reading, most_words)
+        for sentence in added:
+            out.add(sentence)  # at the end of the last paragraph
+        checked.text = out.text
         checked.facts += added_facts
     runner.progress("checking facts", 1, 1)
     if not checked.text and checked.dropped:
-        checked.text = _extractive_fallback(reading.text, runner, reserve)
+        out.add_paragraph(_extractive_fallback(reading.text, runner, reserve))
+        checked.text = out.text
         checked.facts = len(source.unsupported(checked.text)[0])
         warnings.append("every sentence the model wrote stated numbers, names or acronyms the document does not "
                         "have, so the opening sentences of the text are shown instead")
@@ -261,19 +269,19 @@ def _checked(runner: TaskRunner, summary: str, reading: _Reading, warnings: list
     return checked
 
 
-def _refilled(text: str, wanted: int, alternatives: list[str], reading: _Reading, most_words: int) -> tuple[str, int]:
-    """The text with up to `wanted` sentences of the alternatives added at its end: each one whose facts the text
-    read holds, new (not a near-duplicate of a sentence kept), within most_words in all and never making the summary
+def _refills(text: str, wanted: int, alternatives: list[str], reading: _Reading, most_words: int
+             ) -> tuple[list[str], int]:
+    """Up to `wanted` sentences of the alternatives to add at the text's end: each one whose facts the text read
+    holds, new (not a near-duplicate of a sentence kept), within most_words in all and never making the summary
     mostly copied; and the facts they add."""
     source, salience = reading.source, reading.salience
-    paragraphs = [split_sentences(paragraph) for paragraph in re.split(r"\n\s*\n", text.strip()) if paragraph.strip()]
-    paragraphs = paragraphs or [[]]
-    kept = [sentence for sentences in paragraphs for sentence in sentences]
-    added = facts = 0
+    kept = [sentence for paragraph in re.split(r"\n\s*\n", text.strip()) for sentence in split_sentences(paragraph)]
+    added: list[str] = []
+    facts = 0
     copies = sum(salience.copied(sentence) for sentence in kept)
     for alternative in alternatives:
         for sentence in split_sentences(" ".join(alternative.split())):
-            if added >= wanted:
+            if len(added) >= wanted:
                 break
             found, unsupported = source.unsupported(sentence)
             if unsupported or is_near_duplicate(sentence, kept) or len(
@@ -282,11 +290,10 @@ def _refilled(text: str, wanted: int, alternatives: list[str], reading: _Reading
             if salience.copied(sentence) and (copies + 1) / (len(kept) + 1) > BUDGETS.max_copied_share:
                 continue  # a summary stays the model's own words
             copies += salience.copied(sentence)
-            paragraphs[-1].append(sentence)
+            added.append(sentence)
             kept.append(sentence)
-            added += 1
             facts += len(found)
-    return "\n\n".join(" ".join(sentences) for sentences in paragraphs), facts
+    return added, facts
 
 
 def _closing(model, text: str, max_tokens: int) -> str:

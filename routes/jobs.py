@@ -77,7 +77,8 @@ def job_events(job_id: str):
     """Follow a job as Server-Sent Events
 
     `progress` events (`{"status", "stage", "done", "total"}`) as the job goes, `delta` events (`{"text", "offset"}`)
-    with the next piece of its answer as it is written (chat answers, token by token), then one `result` (the
+    with the next piece of its answer as it is written (chat answers token by token; summaries, answers and
+    messages a sentence or a message at a time, each once it has passed its checks), then one `result` (the
     job, with its result) or `error` event (the job, with its error), then the stream ends. A comment line keeps
     an idle connection alive.
     """

@@ -170,9 +170,11 @@ class ProgressEvent(Progress):
 
 
 class DeltaEvent(BaseModel):
-    """A `delta` event of a job's event stream: the next piece of its answer as it is written (a chat answer's
-    tokens). The pieces, in order, are the answer's text; a stream that begins while the job runs gets what was
-    written so far as its first piece."""
+    """A `delta` event of a job's event stream: the next piece of its answer as it is written. A chat answer comes
+    token by token; a summary or an answer a sentence at a time, each once it has passed its checks; messages one
+    whole message at a time ("Message 1\nSubject: ...\n\nbody"). The pieces, in order, are the answer's text (or
+    for messages, every message); nothing streamed is taken back. A stream that begins while the job runs gets what
+    was written so far as its first piece."""
 
     model_config = ConfigDict(extra="forbid")
 

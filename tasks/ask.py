@@ -32,6 +32,7 @@ from llm.answer import answer_question
 from llm.budgets import BUDGETS
 from llm.cleanup import split_sentences
 from llm.prompts import NOT_IN_EXCERPTS
+from llm.streamed import StreamedText
 from settings import at_most_setting
 from tasks.base import ModelAnswer, Task, TaskOptions, TaskWork, Usage, Warnings
 
@@ -188,9 +189,11 @@ def run(work: TaskWork, _input: object, options: AskOptions) -> AskResult:
         warnings.append(f"{mended} quote(s) did not match their page and were repaired or dropped")
     if answered and not citations:
         answered = False
-    answer = " ".join(claim for claim, _ in cited) if answered else _not_answered(retrieved)
+    answer = StreamedText(work.stream)  # the answer's sentences, each once its quote has been checked
+    for sentence in [claim for claim, _ in cited] if answered else [_not_answered(retrieved)]:
+        answer.add(sentence)
     return AskResult(
-        answer=answer, answered=answered, citations=citations if answered else [],
+        answer=answer.text, answered=answered, citations=citations if answered else [],
         model=work.runner.model.name, usage=Usage(**work.runner.usage.as_dict()),
         elapsed_ms=work.elapsed_ms(), warnings=warnings,
     )

@@ -3,13 +3,15 @@ saying which points it covers (llm/message.py says how that is checked)."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from llm import key_points
 from llm.budgets import BUDGETS
-from llm.message import TONES, Letter, write_messages
+from llm.message import TONES, Letter, Variant, write_messages
+from llm.streamed import StreamedText
 from settings import at_most_setting
 from tasks.base import CheckedField, FactChecks, ModelAnswer, Task, TaskOptions, TaskWork, Usage, Warnings
 from tasks.document import Document
@@ -78,8 +80,15 @@ def run(work: TaskWork, document: Document | None, options: MessageOptions) -> M
             raise NoAnswerError("no message could be written: the document has no key points to write about")
     letter = Letter(tuple(points), sender=options.sender, recipient=options.recipient, purpose=options.purpose,
                     tone=options.tone, source=source)
+    shown = StreamedText(work.stream)  # each message as a whole once it has passed its checks
+    numbers = itertools.count(1)
+
+    def show(variant: Variant) -> None:
+        shown.add_paragraph(f"Message {next(numbers)}\nSubject: {variant.subject}\n\n{variant.body}")
+
     made = write_messages(work.runner, letter, count=options.n, max_tokens=options.max_tokens,
-                          on_variant=lambda done, total: work.progress("writing messages", done, total))
+                          on_variant=lambda done, total: work.progress("writing messages", done, total),
+                          on_written=show)
     if not made.variants:
         raise NoAnswerError("no message could be written: every sentence the model wrote stated names, numbers or "
                             "acronyms the points do not have")

@@ -41,7 +41,7 @@ class SummaryResult(TaskResult):
 def run(work: TaskWork, document: Document, options: SummaryOptions) -> SummaryResult:
     """Summarize the document."""
     made = summarize(work.runner, document.blocks, length=options.length, max_tokens=options.max_tokens,
-                     checkpoints=work.checkpoints, plan=work.summary_plan)
+                     checkpoints=work.checkpoints, plan=work.summary_plan, stream=work.stream)
     if not made.summary.strip():
         if made.checked is not None and made.checked.dropped:
             raise NoAnswerError("no summary could be written: every sentence the model wrote stated numbers, names "

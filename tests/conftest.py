@@ -79,6 +79,28 @@ def post_json(client, path: str, body, **kwargs):
     return client.post(path, data=json.dumps(body), content_type="application/json", **kwargs)
 
 
+def job_events(client, status_url: str) -> list[tuple[str, dict]]:
+    """A job's event stream read to its end with a test client: (event name, data) in order."""
+    response = client.get(f"{status_url}/events")
+    assert response.mimetype == "text/event-stream"
+    events = []
+    for block in response.get_data(as_text=True).strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+        if lines:
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def streamed_text(events: list[tuple[str, dict]]) -> str:
+    """The text a job streamed (its `delta` events, joined), after checking that each came at its offset."""
+    text = ""
+    for name, data in events:
+        if name == "delta":
+            assert data["offset"] == len(text)
+            text += data["text"]
+    return text
+
+
 def long_text(paragraphs: int = 40, *, sentences: int = 2) -> str:
     """A text of numbered paragraphs about distinct topics, long enough to need several chunks."""
     parts = ["Section {i} explains topic {i} in detail.", "Topic {i} matters for reason {i}.",

@@ -10,7 +10,7 @@ import pytest
 from library.search import quote_on_page
 from library.store import LibraryStore
 from tasks.ask import Citation, checked
-from tests.conftest import post_json
+from tests.conftest import job_events, post_json, streamed_text
 from tests.fakes import FakeModel
 from tests.test_library import PORT_AVEN, add_text
 
@@ -63,6 +63,15 @@ def test_an_invented_answer_is_never_shown(client, fake_model, library):
     assert "Storms in 1910 damaged the tower" in body["answer"]
     assert body["citations"][0]["quote"] in body["answer"]
     assert any("not supported" in warning for warning in body["warnings"])
+
+
+def test_an_answer_streams_only_what_its_quotes_prove(client, fake_model, library):
+    fake_model.responses.append("The lighthouse was automated in 1985, when the last keeper left the island. "
+                                "It was painted purple by Napoleon's engineers in 1777.")
+    started = ask(client, "When was the lighthouse automated?", [library["light"]], **{"async": True}).get_json()
+    events = job_events(client, started["status_url"])
+    assert streamed_text(events) == events[-1][1]["result"]["answer"] == (
+        "The lighthouse was automated in 1985, when the last keeper left the island.")
 
 
 def test_a_quote_not_on_its_page_is_repaired_or_dropped(app, library):

@@ -167,6 +167,32 @@ def test_message_prints_each_message_and_the_points_it_leaves_out(client, fake_m
     assert "leave out some of the points" in err
 
 
+def test_on_a_terminal_the_text_is_printed_as_it_comes_and_only_once(client, fake_model, lighthouse, monkeypatch):
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # capsys's stdout, for the length of this test
+    live: list[str] = []  # what was printed as it came (pieces without a line end of their own)
+
+    def recording_print(*values, **options):
+        if options.get("file") is None and options.get("end") == "":
+            live.append("".join(map(str, values)))
+        print(*values, **options)  # noqa: T201 (passes on to the real print)
+
+    monkeypatch.setattr(call_api, "print", recording_print, raising=False)
+    code, out, err = client("summary", str(lighthouse), "--length", "short")
+    assert code == 0, err
+    assert live and out == "".join(live) + "\n"  # the summary, as its deltas came, and not again at the end
+    assert "Port Aven" in out
+    live.clear()
+    fake_model.responses.extend(["We will have a system update on Friday. Please back up your work before then.",
+                                 "Hello. The system update is on Friday.", "1. Nothing useful."])
+    code, out, err = client("message", "We will have a system update on Friday.",
+                            "Please back up your work before then.", "--n", "2")
+    assert code == 0, err
+    assert live and out.startswith("".join(live)) and out.startswith("Message 1\nSubject:")
+    assert out.count("Subject: We will have a system update on Friday") == 2  # each message once
+    assert out.endswith("--- Message 1 covers 2 of 2 points\n--- Message 2 covers 1 of 2 points; leaves out: "
+                        "Please back up your work before then.\n")
+
+
 def test_job_shows_where_an_audio_jobs_audio_is(client, service):
     job = requests.post(f"{service}/generate-audio?async=true", json={"text": "The lighthouse was built in 1850."},
                         timeout=30).json()

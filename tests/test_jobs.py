@@ -1,13 +1,12 @@
 """Jobs through the API on the fake model: async start, long-poll, SSE, cancel, queue limit, sync timeout,
 result cache, listing."""
 
-import json
 import threading
 import time
 
 import pytest
 
-from tests.conftest import SAMPLE_TEXT, long_text
+from tests.conftest import SAMPLE_TEXT, job_events, long_text, streamed_text
 from tests.conftest import post_json as _post
 from tests.fakes import FakeModel, echo_response
 
@@ -62,15 +61,12 @@ def test_long_poll_returns_as_soon_as_the_job_ends(make_app):
 def test_events_stream_progress_in_order_then_the_result(make_app):
     client = make_app(FakeModel(n_ctx=512), summary_read_tokens=0).test_client()  # map and merge: many stages
     job_id = _post(client, "/generate-summary?async=true", {"text": long_text()}).get_json()["job_id"]
-    response = client.get(f"/jobs/{job_id}/events")
-    assert response.mimetype == "text/event-stream"
-    events = []
-    for block in response.get_data(as_text=True).strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
-        events.append((lines["event"], json.loads(lines["data"])))
+    events = job_events(client, f"/jobs/{job_id}")
     names = [name for name, _ in events]
-    assert names[-1] == "result" and set(names[:-1]) == {"progress"}
+    assert names[-1] == "result" and set(names[:-1]) == {"progress", "delta"}
     assert events[-1][1]["result"]["strategy"] == "hierarchical"
+    # The summary's sentences came as deltas, each once checked: together they are the summary.
+    assert streamed_text(events) == events[-1][1]["result"]["summary"]
     stages = [data for name, data in events if name == "progress" and data.get("stage") == "summarizing parts"]
     assert [data["done"] for data in stages] == sorted(data["done"] for data in stages)
 

@@ -8,7 +8,7 @@ import pytest
 from llm.errors import InputTooLargeError
 from llm.message import Letter, body_of, coverage, covers, prompt_fits, split_points, write_messages
 from llm.runner import TaskRunner
-from tests.conftest import post_json
+from tests.conftest import job_events, post_json, streamed_text
 from tests.fakes import FakeModel
 from tests.test_library import PORT_AVEN, add_text
 
@@ -132,6 +132,11 @@ def test_a_message_job_reports_progress_per_variant(client):
     job = client.get(f"{reference['status_url']}?wait=30").get_json()
     assert job["status"] == "succeeded" and job["task"] == "message"
     assert job["progress"]["stage"] == "writing messages" and job["progress"]["done"] == 2
+    # Each message streamed whole once it had passed its checks, numbered, with its subject.
+    streamed = streamed_text(job_events(client, reference["status_url"]))
+    for number, message in enumerate(job["result"]["messages"], start=1):
+        assert f"Message {number}\nSubject: {message['subject']}\n\n{message['body']}" in streamed
+    assert streamed.startswith("Message 1\n") and "Message 3" not in streamed
 
 
 @pytest.mark.parametrize(("body", "status", "words"), [

@@ -270,3 +270,26 @@ def test_a_sentence_the_fact_check_drops_is_replaced_by_a_true_one_from_another_
     assert result.summary == ("Experts explain topic 1 in detail and why it matters. "
                               "The survey covered 412 villages in 14 regions.")
     assert (result.checked.dropped, result.checked.facts) == (1, 4)  # 1 and Experts, then 412 and 14
+
+
+def test_the_summary_streams_a_sentence_at_a_time_and_only_sentences_that_stay():
+    text = long_text(30, sentences=3) + "\n\nThe survey covered 412 villages in 14 regions."
+    written = ("Experts explain topic 1 in detail and why it matters. The survey covered 980 villages.\n\n"
+               "Each topic builds on the one before it.")
+    other = "The survey covered 412 villages in 14 regions. Section 1 explains topic 1 in detail."
+    model = FakeModel([written, other, "The survey covered 990 villages."])  # the rewrite fails: dropped
+    pieces: list[str] = []
+    result = summarize(TaskRunner(model), blocks_from_text(text), length="medium",
+                       plan=SummaryPlan(read_tokens=200, candidates=2), stream=pieces.append)
+    assert pieces == ["Experts explain topic 1 in detail and why it matters.",
+                      "\n\nEach topic builds on the one before it.",
+                      " The survey covered 412 villages in 14 regions."]  # a true sentence of the other candidate
+    assert "".join(pieces) == result.summary
+
+
+def test_a_summary_that_falls_back_to_the_texts_opening_streams_that_opening():
+    text = "The lighthouse at Port Aven was built in 1850. It was automated in 1985."
+    pieces: list[str] = []
+    result = summarize(TaskRunner(FakeModel(["It opened in Lyon.", "It opened in Lyon."])), blocks_from_text(text),
+                       length="short", plan=ONE, stream=pieces.append)
+    assert "".join(pieces) == result.summary and "Lyon" not in result.summary and result.summary

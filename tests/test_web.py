@@ -3,6 +3,7 @@ headless Chromium driven by Playwright) against a real server process with the b
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import time
@@ -32,11 +33,11 @@ TOWN = ("Port Aven lies at the mouth of a narrow river on the western coast. Its
         "have worked from its harbour for centuries. The catch was once salted in long sheds beside the water and "
         "carried inland by cart, until the railway reached the town and fresh fish went to the cities overnight.")
 LIBRARY_MD = f"# Port Aven\n\n{SAMPLE_TEXT.strip()}\n\n## The town\n\n{TOWN}\n\n" + "\n\n".join(FACT_PAGES) + "\n"
-# Records what the progress line and the clock showed, for asserting after the job has ended.
+# Records what the progress line, the clock and the text as it was written showed, for asserting after the job ended.
 RECORDER = """
-window.__seen = {progress: [], elapsed: []};
+window.__seen = {progress: [], elapsed: [], live: []};
 document.addEventListener("DOMContentLoaded", () => {
-  for (const [id, key] of [["progress-text", "progress"], ["elapsed", "elapsed"]]) {
+  for (const [id, key] of [["progress-text", "progress"], ["elapsed", "elapsed"], ["progress-live", "live"]]) {
     const element = document.getElementById(id);
     new MutationObserver(() => window.__seen[key].push(element.textContent))
       .observe(element, {childList: true, characterData: true, subtree: true});
@@ -294,6 +295,10 @@ def test_pdf_dropped_shows_progress_then_the_summary(page, server):
     if result["elapsed_ms"] > 2500:
         assert len(set(seen["elapsed"])) >= 3, seen["elapsed"]  # the clock ticked
     assert _squash(page.inner_text("#result-body")) == _squash(result["summary"])
+    # The summary appeared as it was written, a checked sentence at a time, each view the start of the next.
+    shown = [text for text in seen["live"] if text]
+    assert shown and shown[-1] == result["summary"], (shown, result["summary"])
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(shown))
     meta = page.inner_text("#result-meta")
     assert f"Model: {server.model}" in meta and "3 pages read" in meta and f"{result['chunks']} chunks" in meta
     assert page.inner_text("#result-source") == "lighthouses.pdf · short summary"

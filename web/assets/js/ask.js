@@ -4,6 +4,7 @@
 import { $, clock, documentHash, el, sentence } from "./dom.js";
 import { api } from "./api.js";
 import { cancelJob, followJob, jobError, ongoing } from "./jobs.js";
+import { liveText } from "./live.js";
 import { LIBRARY_MESSAGES, Notice, describe } from "./messages.js";
 import { metaLine } from "./result.js";
 
@@ -118,6 +119,10 @@ export function createAskBox(holder, { prefix, documentIds, titleOf = () => "", 
     const turn = el("li", { className: "turn" },
       el("p", { className: "turn-question" }, el("span", { className: "visually-hidden", textContent: "You asked: " }),
         question));
+    // The answer's checked sentences as they come, until the answer with its quotes takes their place.
+    const liveAnswer = el("p", { className: "live-text", hidden: true });
+    turn.append(liveAnswer);
+    const live = liveText(liveAnswer);
     part("conversation").append(turn);
     part("conversation").hidden = false;
     begin();
@@ -131,11 +136,13 @@ export function createAskBox(holder, { prefix, documentIds, titleOf = () => "", 
         if (box.cancelling) await cancelJob(answer.status_url); // Cancel was pressed while the question was sent
         job = await followJob(answer.status_url, {
           onProgress: showProgress,
+          onDelta: live.add,
           onAway: () => {
             part("progress-text").textContent = "Lost contact with the service; trying again…";
           },
         });
       }
+      liveAnswer.remove(); // the answer with its quotes takes its place
       if (job.status === "succeeded") {
         turn.append(answerView(job.result));
         box.history.push({ role: "user", content: question.slice(0, TURN_CHARS) },

@@ -1,9 +1,11 @@
 // Making a summary or key points: of the form's file or text, or of a stored document (document_id). One job at a
-// time; its progress panel shows its stage, chunk i of n, the time and Cancel; a reload picks the job up again.
+// time; its progress panel shows its stage, chunk i of n, the time, Cancel and the summary's sentences as they are
+// written; a reload picks the job up again.
 
 import { $, clock } from "./dom.js";
 import { api } from "./api.js";
 import { FINISHED, cancelJob as askToCancel, followJob, jobError, progressLine } from "./jobs.js";
+import { liveText } from "./live.js";
 import { fieldFor, focusField, formNotice, readForm, showProblem } from "./form.js";
 import { isPdf } from "./files.js";
 import { LIBRARY_MESSAGES, Notice, describe } from "./messages.js";
@@ -23,6 +25,8 @@ const state = {
 };
 
 const documentNotice = new Notice($("doc-run-message"));
+// The summary as it is written, in the progress panel, a checked sentence at a time.
+const live = liveText($("progress-live"));
 
 // Where a request's messages go: the form's box, or the open document's.
 function noticeFor(request) {
@@ -86,7 +90,7 @@ export async function run(request) {
       $("job-id").textContent = answer.job_id;
       $("progress-text").textContent = "Waiting in the queue…";
       if (state.cancelling) await cancelJob(); // Cancel was pressed while the document was on its way
-      job = await followJob(answer.status_url, { onProgress: showProgress, onAway });
+      job = await followJob(answer.status_url, { onProgress: showProgress, onDelta: live.add, onAway });
     } else {
       job = { status: "succeeded", result: answer };
     }
@@ -126,7 +130,8 @@ export async function resumeJob() {
   $("job-id").textContent = saved.job.job_id;
   $("progress-text").textContent = "Picking up your job again…";
   try {
-    showOutcome(request, await followJob(saved.job.status_url, { onProgress: showProgress, onAway }));
+    showOutcome(request, await followJob(saved.job.status_url, { onProgress: showProgress, onDelta: live.add,
+                                                                 onAway }));
   } catch (error) {
     showFailure(request, error);
   } finally {
@@ -188,6 +193,7 @@ function beginProgress(request) {
   $("progress-text").textContent = isPdf(request.file) ? "Sending and reading the PDF…"
     : request.documentId ? "Sending the request…" : "Sending the document…";
   $("elapsed").textContent = "0:00";
+  live.clear();
   $("progress-panel").hidden = false;
   setStartButtons(false);
   $("cancel").disabled = false;
@@ -197,6 +203,7 @@ function beginProgress(request) {
 
 function endProgress() {
   sessionStorage.removeItem(JOB_STORAGE);
+  live.clear();
   clearInterval(state.timer);
   state.running = false;
   $("progress-panel").hidden = true;

@@ -65,7 +65,7 @@ function jobFromEvent(data) {
 }
 
 // Server-Sent Events read with fetch, so that the API key travels in a header (EventSource sends none).
-async function streamEvents(statusUrl, onProgress) {
+async function streamEvents(statusUrl, onProgress, onDelta) {
   const response = await api(`${statusUrl}/events`);
   if (!response.body) return null;
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -80,6 +80,7 @@ async function streamEvents(statusUrl, onProgress) {
       buffer = buffer.slice(cut + 2);
       if (!event) continue;
       if (event.name === "progress") onProgress(event.data);
+      if (event.name === "delta") onDelta(event.data);
       if (event.name === "result" || event.name === "error") {
         reader.cancel().catch(() => {});
         return jobFromEvent(event.data);
@@ -108,11 +109,12 @@ async function pollJob(statusUrl, onProgress, onAway) {
   }
 }
 
-// The finished job (succeeded, failed or cancelled); onProgress hears each report, onAway each lost contact.
-export async function followJob(statusUrl, { onProgress = () => {}, onAway = () => {} } = {}) {
+// The finished job (succeeded, failed or cancelled); onProgress hears each report, onDelta each piece of the text
+// as it is written ({text, offset}), onAway each lost contact.
+export async function followJob(statusUrl, { onProgress = () => {}, onDelta = () => {}, onAway = () => {} } = {}) {
   let job = null;
   try {
-    job = await streamEvents(statusUrl, onProgress);
+    job = await streamEvents(statusUrl, onProgress, onDelta);
   } catch (error) {
     // An API error (401, 404) stands; a stream that broke off (network, a restarted server) is followed by polling.
     if (error instanceof ApiError && !AWAY.has(error.code)) throw error;

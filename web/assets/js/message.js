@@ -4,11 +4,14 @@
 import { $, el, plural, sentence } from "./dom.js";
 import { api } from "./api.js";
 import { cancelJob, followJob, jobError, ongoing } from "./jobs.js";
+import { liveText } from "./live.js";
 import { Notice } from "./messages.js";
 import { metaLine } from "./result.js";
 
 const notice = new Notice($("message-notice"));
 const state = { running: false, cancelling: false, job: null };
+// Each message as a whole, once it has passed its checks, while the others are being written.
+const live = liveText($("message-live"));
 
 function points() {
   return $("message-points").value.split("\n").map((line) => line.replace(/^\s*(?:[-*•]|\d{1,2}[.)])\s*/, "").trim())
@@ -44,6 +47,7 @@ function show(result) {
 
 function running(on) {
   state.running = on;
+  live.clear();
   $("message-submit").disabled = on;
   $("message-cancel").disabled = false;
   $("message-progress").hidden = !on;
@@ -80,6 +84,7 @@ async function write(event) {
         onProgress: (progress) => {
           if (!state.cancelling) $("message-progress-text").textContent = ongoing(progress);
         },
+        onDelta: live.add,
         onAway: () => {
           $("message-progress-text").textContent = "Lost contact with the service; trying again…";
         },
