@@ -127,15 +127,17 @@ def install(dev: bool, bench: bool = False) -> None:
     with_deps, without_deps = _requirements(dev, bench)
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in with_deps + without_deps)).hexdigest()[:16]
     stamp = VENV / f".installed-{digest}"
-    if stamp.exists():
-        return
-    env = dict(os.environ)
-    env.setdefault("CMAKE_ARGS", LEAN_LLAMA_BUILD)
-    print("installing requirements (the first run compiles llama.cpp: several minutes)", flush=True)
-    _run(PYTHON, "-m", "pip", "install", "--upgrade", "pip", env=env)
-    _run(PYTHON, "-m", "pip", "install", *[arg for path in with_deps for arg in ("-r", path)], env=env)
-    _run(PYTHON, "-m", "pip", "install", "--no-deps", *[arg for path in without_deps for arg in ("-r", path)], env=env)
-    stamp.touch()
+    if not stamp.exists():
+        env = dict(os.environ)
+        env.setdefault("CMAKE_ARGS", LEAN_LLAMA_BUILD)
+        print("installing requirements (the first run compiles llama.cpp: several minutes)", flush=True)
+        _run(PYTHON, "-m", "pip", "install", "--upgrade", "pip", env=env)
+        _run(PYTHON, "-m", "pip", "install", *[arg for path in with_deps for arg in ("-r", path)], env=env)
+        _run(PYTHON, "-m", "pip", "install", "--no-deps", *[arg for path in without_deps for arg in ("-r", path)],
+             env=env)
+        stamp.touch()
+    # The bundled model is served converted to a faster type (models/catalog.json): made once, here, not at start.
+    _run(PYTHON, "-m", "llm.source")
 
 
 def prepare_container_build() -> dict[str, str]:

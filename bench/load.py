@@ -11,9 +11,11 @@ DATA_DIR and the bundled model. Phases:
 2. mix: MIX-CLIENTS threads send PDFs (the bundled sample, the shared real-world PDFs) and longer texts.
 3. overflow: a second server with MAX_QUEUE=MAX-QUEUE gets OVERFLOW async requests at once; every answer must
    be 202 or 503 with Retry-After, and none may hang.
-4. streams (only when named in --phases): STREAMS clients follow one long job's event stream on one gunicorn
+4. ttft (only when named in --phases): TTFT short summaries one after another, followed through their event
+   streams: time to the first streamed words (the summary's first checked sentence) and to the result.
+5. streams (only when named in --phases): STREAMS clients follow one long job's event stream on one gunicorn
    worker; /health's latency (p50, p95, max of 50 probes) and a new request's meanwhile.
-5. engines (only when named in --phases): each of --engines (ours:SLOTS, llama-server:SLOTS, the latter from the
+6. engines (only when named in --phases): each of --engines (ours:SLOTS, llama-server:SLOTS, the latter from the
    bench-only xllamacpp wheel) serves CLIENTS clients on two workloads through /v1/chat/completions, streamed:
    short summaries of ~900-character texts (120 tokens out) and a one-line prompt (200 tokens out), temperature 0,
    the same repeat penalty. Requests/min, completion tokens/s, p50/p95 and time to first token.
@@ -224,6 +226,34 @@ def short_phase(url: str, clients: int, requests_each: int) -> dict:
 def mix_phase(url: str, clients: int, requests_each: int) -> dict:
     sends = _mix_requests(url, clients * requests_each)
     return _run_clients(url, clients, [sends[c::clients] for c in range(clients)])
+
+
+def _first_words(url: str, text: str) -> dict:
+    """One short summary followed through its event stream: seconds to its first streamed words and to its result."""
+    started = time.monotonic()
+    job = requests.post(f"{url}/generate-summary?async=true", json={"text": text, "length": "short"},
+                        timeout=REQUEST_TIMEOUT_S).json()
+    first = None
+    with requests.get(f"{url}/jobs/{job['job_id']}/events", stream=True, timeout=REQUEST_TIMEOUT_S) as events:
+        name = None
+        for line in events.iter_lines(decode_unicode=True):
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: ") and name == "delta" and first is None:
+                first = time.monotonic() - started
+            elif line.startswith("data: ") and name in ("result", "error"):
+                return {"ok": name == "result", "first_s": first, "seconds": time.monotonic() - started}
+    return {"ok": False, "first_s": first, "seconds": time.monotonic() - started}
+
+
+def ttft_phase(url: str, count: int) -> dict:
+    """Short summaries one after another on an idle server: time to the first streamed words and to the result."""
+    runs = [_first_words(url, text) for text in _texts(count, seed=f"ttft{time.time_ns()}")]
+    firsts = sorted(run["first_s"] for run in runs if run["first_s"] is not None) or [0.0]
+    totals = sorted(run["seconds"] for run in runs)
+    return {"requests": count, "errors": sum(not run["ok"] for run in runs),
+            "first_words_p50_s": round(statistics.median(firsts), 2), "first_words_max_s": round(firsts[-1], 2),
+            "result_p50_s": round(statistics.median(totals), 2), "result_max_s": round(totals[-1], 2)}
 
 
 def overflow_phase(count: int, max_queue: int) -> dict:
@@ -442,6 +472,7 @@ def main() -> None:
     parser.add_argument("--url", help="an already running server (phases short and mix only)")
     parser.add_argument("--slots", type=int, default=None, help="SLOTS of the server the short and mix phases start")
     parser.add_argument("--streams", type=int, default=1000, help="phase streams: event streams held open")
+    parser.add_argument("--ttft", type=int, default=10, help="phase ttft: short summaries, one at a time")
     parser.add_argument("--engines", default="ours:1,ours:4,ours:8,llama-server:8",
                         help="phase engines: which servers, as ours:SLOTS or llama-server:SLOTS")
     parser.add_argument("--engine-requests", type=int, default=3, help="phase engines: requests per client")
@@ -458,7 +489,7 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     server = None
     url = args.url
-    if url is None and {"short", "mix"} & set(phases):
+    if url is None and {"short", "mix", "ttft"} & set(phases):
         server = Gunicorn(**({"SLOTS": str(args.slots)} if args.slots else {}))
         server.wait_until_ready()
         url = server.url
@@ -470,6 +501,8 @@ def main() -> None:
                 result = mix_phase(url, args.mix_clients, args.mix_requests)
             elif phase == "overflow":
                 result = overflow_phase(args.overflow, args.max_queue)
+            elif phase == "ttft":
+                result = ttft_phase(url, args.ttft)
             elif phase == "streams":
                 result = streams_phase(args.streams)
             elif phase == "engines":
@@ -478,10 +511,13 @@ def main() -> None:
             else:
                 raise SystemExit(f"unknown phase {phase!r}")
             result = {"phase": phase, "command": command, **result}
-            if server is not None and phase in ("short", "mix"):
+            if server is not None and phase in ("short", "mix", "ttft"):
                 result["worker_peak_rss_mb"] = server.worker_peak_rss_mb()
+                result["slots"] = requests.get(f"{url}/health", timeout=10).json()["model"]["slots"]
             print(json.dumps(result), flush=True)
-            (RESULTS / f"load-{phase}.json").write_text(json.dumps(result, indent=2) + "\n")
+            served = args.slots and phase in ("short", "mix", "ttft")  # a server with SLOTS named: its own file
+            named = f"load-{phase}" + (f"-slots{args.slots}" if served else "")
+            (RESULTS / f"{named}.json").write_text(json.dumps(result, indent=2) + "\n")
     finally:
         if server is not None:
             server.stop()

@@ -22,6 +22,7 @@ class CatalogEntry:
     file: str | None = None
     package: str | None = None
     package_file: str | None = None
+    convert_to: str | None = None  # a faster quantization type to serve it as, made once into MODELS_DIR
 
 
 @cache

@@ -12,7 +12,7 @@ from typing import Any
 import llama_cpp
 import llama_cpp._internals
 import llama_cpp.llama
-from llama_cpp import llama_chat_format
+from llama_cpp import _logger, llama_chat_format
 
 from llm.budgets import BUDGETS
 from llm.engine import Backend, BatchEngine
@@ -53,6 +53,24 @@ ROPE_SCALING_TYPES = {
     "linear": llama_cpp.LLAMA_ROPE_SCALING_TYPE_LINEAR,
     "yarn": llama_cpp.LLAMA_ROPE_SCALING_TYPE_YARN,
 }
+
+
+# The types a catalog model may be converted to at install (models/catalog.json, "convert_to").
+CONVERSION_TYPES = {"Q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0}
+
+
+def convert(source: Path, target: Path, type_name: str) -> None:
+    """Write the weights at source as type_name at target: each tensor read back to floats, then quantized again
+    (llama.cpp's llama_model_quantize). From a 4-bit file to Q8_0 nothing measurable is lost, and this llama.cpp
+    has a fast matrix path for Q8_0 on x86 that it lacks for Q4_1 (bench/RESULTS.md, "Faster weights")."""
+    if type_name not in CONVERSION_TYPES:
+        raise ModelUnavailableError(f"cannot convert to {type_name!r}; known types: {', '.join(CONVERSION_TYPES)}")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = CONVERSION_TYPES[type_name]
+    params.allow_requantize = True  # the source is already quantized
+    _logger.set_verbose(False)  # llama.cpp reports every tensor through its log callback
+    if llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params)) != 0:
+        raise ModelUnavailableError(f"llama.cpp could not convert {source.name} to {type_name}")
 
 
 def trained_context(path: Path) -> int | None:
@@ -278,7 +296,7 @@ class _LlamaBatchBackend(Backend):
     """One llama.cpp context with a sequence per slot: the engine's Backend (llm/engine.py)."""
 
     def __init__(self, source: ModelSource, settings: Any, n_ctx: int):
-        from llama_cpp import _internals, _logger
+        from llama_cpp import _internals
 
         _logger.set_verbose(False)  # llama.cpp logs through llama-cpp-python's logger: quiet, as the Llama object
         self.n_ctx = n_ctx

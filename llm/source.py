@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -109,4 +110,45 @@ def resolve(settings) -> ModelSource:
         path = packaged_file(entry.package, entry.package_file)
     else:
         path = download(entry.repo, entry.file, settings.models_dir, token=token, offline=settings.hf_hub_offline)
+    if entry.convert_to:
+        path = converted(path, entry.convert_to, settings.models_dir)
     return ModelSource(name=entry.name, path=path, n_ctx_train=entry.n_ctx_train)
+
+
+def converted(path: Path, type_name: str, models_dir: Path) -> Path:
+    """The model at path as type_name, made once into models_dir (python3 manage.py install does it; under a
+    second for the bundled model); the file itself, with a warning, where that folder cannot be written."""
+    target = models_dir / f"{path.stem}-as-{type_name}.gguf"
+    if target.is_file():
+        return target
+    from llm.llama import convert  # llm/llama.py is the one module that touches llama.cpp
+
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # a crash never leaves half a model
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        convert(path, partial, type_name)
+        os.replace(partial, target)
+    except (OSError, ModelUnavailableError) as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        log.warning("serving %s as shipped: its %s form could not be written into %s (%s)", path.name, type_name,
+                    models_dir, error)
+        return path
+    log.info("made %s from %s (once; kept in %s)", target.name, path.name, models_dir)
+    return target
+
+
+def prepare() -> None:
+    """Make the configured model's converted form now, at install, rather than at its first start (only for a
+    model already on this machine: nothing is downloaded here)."""
+    from settings import load_settings
+
+    settings = load_settings()
+    entry = load_catalog().get(settings.model)
+    if settings.model_path is None and not settings.model_repo and entry is not None and entry.package:
+        path = resolve(settings).path
+        print(f"the model {entry.name} is served from {path}", flush=True)  # noqa: T201 (an install step's report)
+
+
+if __name__ == "__main__":
+    prepare()

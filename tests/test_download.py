@@ -1,4 +1,5 @@
-"""Model download against a local server that plays the hub: downloads once, loads, fails clearly."""
+"""Model files: downloads against a local server that plays the hub (once, then loaded; failures said clearly), and
+the bundled model's conversion to a faster type (made once; the file as shipped where it cannot be written)."""
 
 import subprocess
 import sys
@@ -6,7 +7,7 @@ import sys
 import pytest
 
 from llm.errors import ModelUnavailableError
-from llm.source import packaged_file, resolve
+from llm.source import converted, packaged_file, resolve
 from settings import load_settings
 from tests.conftest import ROOT, server_env
 from tests.fake_hub import FakeHub
@@ -101,3 +102,25 @@ def test_failed_download_stops_the_server_with_one_line(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == f"error: download failed: {REPO!r} has no file 'missing.gguf'"
+
+
+def test_the_bundled_model_is_served_as_q8_0_made_once(tmp_path):
+    settings = load_settings(models_dir=str(tmp_path / "store"))
+    source = resolve(settings)
+    assert source.path == tmp_path / "store" / "SmolLM2-135M-Instruct.Q4_1-as-Q8_0.gguf"
+    # 8.5 bits a weight against Q4_1's 5.7 (llama.cpp's own report): the conversion really wrote 8-bit weights.
+    assert 1.3 < source.path.stat().st_size / BUNDLED.stat().st_size < 1.7
+    made = source.path.stat().st_mtime_ns
+    assert resolve(settings).path == source.path and source.path.stat().st_mtime_ns == made  # not made again
+    assert not list((tmp_path / "store").glob("*.partial"))
+
+
+def test_a_models_dir_that_cannot_be_written_serves_the_model_as_shipped(tmp_path, caplog):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    assert converted(BUNDLED, "Q8_0", tmp_path / "taken" / "models") == BUNDLED
+    assert "serving SmolLM2-135M-Instruct.Q4_1.gguf as shipped" in caplog.text
+
+
+def test_an_unknown_conversion_type_serves_the_model_as_shipped(tmp_path, caplog):
+    assert converted(BUNDLED, "Q3_X", tmp_path) == BUNDLED
+    assert "cannot convert to 'Q3_X'" in caplog.text and not list(tmp_path.iterdir())

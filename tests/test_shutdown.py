@@ -70,6 +70,25 @@ def test_with_grace_the_running_call_finishes_and_its_result_is_kept(make_app, t
     assert len(resumed_model.calls) == len(uncut.calls) - 1
 
 
+def test_with_grace_every_call_under_way_in_every_running_job_finishes_and_is_kept(make_app, tmp_path):
+    """Several jobs at once, each with several calls in the engine (parallel slots): the grace holds for each."""
+    model = FakeModel(n_ctx=512, seconds_per_token=0.02, parallel=4)
+    app = make_app(model, data_dir=tmp_path, shutdown_grace_s=30, summary_read_tokens=0)
+    jobs = app.extensions["jobs"]
+    client = app.test_client()
+    ids = [client.post("/generate-summary?async=true", json={"text": long_text(paragraphs=30 + n)}).get_json()["job_id"]
+           for n in range(2)]
+    deadline = time.monotonic() + 10
+    while sum(1 for job_id in ids if jobs.store.get(job_id).status == "running") < 2 or len(model.calls) < 3:
+        assert time.monotonic() < deadline, "the two jobs never ran together"
+        time.sleep(0.02)
+    begin_shutdown(app)
+    finish_shutdown(app)
+    saved = sum(len(jobs.store.load_checkpoints(job_id)) for job_id in ids)
+    assert [jobs.store.get(job_id).status for job_id in ids] == ["queued", "queued"]
+    assert len(model.calls) >= 3 and saved == len(model.calls)  # no call under way at SIGTERM was lost
+
+
 def test_new_work_is_queued_not_started_during_shutdown(make_app, tmp_path):
     app = make_app(FakeModel(), data_dir=tmp_path)
     begin_shutdown(app)
