@@ -129,8 +129,8 @@ class Settings(BaseSettings):
     flash_attn: Literal["off", "on", "auto"] = Field(
         "off",
         description="Flash attention of the batching engine (SLOTS above 1): auto lets llama.cpp choose, as its own "
-        "server does. Off keeps every answer the same as with SLOTS=1; on 2 CPU cores auto read and wrote about "
-        "1.3x faster at 8 slots, but its different arithmetic moved summary quality (bench/RESULTS.md).",
+        "server does. Off keeps every answer the same as with SLOTS=1; on 2 CPU cores auto answered 1.2-1.25x the "
+        "requests per minute at 8 slots, but its half-precision arithmetic cost summary quality (bench/RESULTS.md).",
     )
     n_batch: int = Field(512, ge=32, le=8192, description="Prompt tokens evaluated per batch.")
     rope_scaling_type: Literal["none", "linear", "yarn"] | None = Field(

@@ -286,11 +286,14 @@ def overflow_phase(count: int, max_queue: int) -> dict:
         server.stop()
 
 
+LLAMA_SERVER_FLASH_ATTN = {"off": 0, "on": 1, "auto": -1}  # llama.cpp's enum llama_flash_attn_type
+
+
 class LlamaServer:
     """llama.cpp's own server (the xllamacpp wheel embeds it, a bench-only dependency) in a process of its own, on the
     bundled GGUF: the engine ours is measured against."""
 
-    def __init__(self, slots: int, n_ctx: int, threads: int):
+    def __init__(self, slots: int, n_ctx: int, threads: int, flash_attn: str = "auto"):
         sys.path.insert(0, str(ROOT))
         from llm.source import resolve
         from settings import load_settings
@@ -302,6 +305,7 @@ class LlamaServer:
             "import signal, xllamacpp as x\n"
             f"p = x.CommonParams(); p.model.path = {str(model_path)!r}; p.n_parallel = {slots}\n"
             f"p.n_ctx = {slots * n_ctx}; p.cpuparams.n_threads = {threads}; p.cpuparams_batch.n_threads = {threads}\n"
+            f"p.flash_attn_type = {LLAMA_SERVER_FLASH_ATTN[flash_attn]}\n"
             f"p.port = {self.port}; server = x.Server(p); print(server.listening_address, flush=True); signal.pause()\n"
         )
         self.log = open(tempfile.mktemp(prefix="load-llama-server-", suffix=".log"), "wb")  # noqa: SIM115
@@ -385,7 +389,7 @@ def _chat_load(url: str, model: str, workload: str, clients: int, requests_each:
 
 
 def engines_phase(engines: list[str], clients: int, requests_each: int, n_ctx: int, threads: int,
-                  flash_attn: str) -> list[dict]:
+                  flash_attn: str, server_flash_attn: str) -> list[dict]:
     """Each engine (ours:SLOTS or llama-server:SLOTS) on both workloads through /v1/chat/completions, one after
     another on this machine."""
     results = []
@@ -395,7 +399,7 @@ def engines_phase(engines: list[str], clients: int, requests_each: int, n_ctx: i
         if kind == "ours":
             server = Gunicorn(SLOTS=str(slots), N_CTX=str(n_ctx), N_THREADS=str(threads), FLASH_ATTN=flash_attn)
         elif kind == "llama-server":
-            server = LlamaServer(slots, n_ctx, threads)
+            server = LlamaServer(slots, n_ctx, threads, server_flash_attn)
         else:
             raise SystemExit(f"unknown engine {engine!r} (ours:N or llama-server:N)")
         try:
@@ -404,7 +408,8 @@ def engines_phase(engines: list[str], clients: int, requests_each: int, n_ctx: i
             _chat_load(server.url, model, "generate", 2, 1)  # warm-up: first calls pay for page faults
             for workload in WORKLOADS:
                 measured = _chat_load(server.url, model, workload, clients, requests_each)
-                setting = {"flash_attn": flash_attn} if kind == "ours" and slots > 1 else {}
+                setting = ({"flash_attn": flash_attn} if kind == "ours" and slots > 1 else
+                           {"flash_attn": server_flash_attn} if kind == "llama-server" else {})
                 result = {"engine": kind, "slots": slots, **setting, **measured}
                 print(json.dumps(result), flush=True)
                 results.append(result)
@@ -480,6 +485,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="phase engines: CPU threads")
     parser.add_argument("--flash-attn", default="off", choices=["off", "on", "auto"],
                         help="phase engines: FLASH_ATTN of our servers with several slots")
+    parser.add_argument("--server-flash-attn", default="auto", choices=list(LLAMA_SERVER_FLASH_ATTN),
+                        help="phase engines: llama-server's flash attention (auto: its default)")
     args = parser.parse_args()
     phases = args.phases.split(",")
     command = "bench/load.py " + " ".join(sys.argv[1:])
@@ -507,7 +514,8 @@ def main() -> None:
                 result = streams_phase(args.streams)
             elif phase == "engines":
                 result = {"runs": engines_phase(args.engines.split(","), args.clients, args.engine_requests,
-                                                args.n_ctx, args.threads, args.flash_attn)}
+                                                args.n_ctx, args.threads, args.flash_attn,
+                                                args.server_flash_attn)}
             else:
                 raise SystemExit(f"unknown phase {phase!r}")
             result = {"phase": phase, "command": command, **result}

@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--split", default="val", choices=["train", "val"],
                         help="test is never used: designs are chosen on train and confirmed on val")
     parser.add_argument("--limit", type=int, default=20, help="first N papers of the split (0: all)")
+    parser.add_argument("--skip", type=int, default=0, help="leave out the first N papers (for a later batch)")
     parser.add_argument("--n-ctx", default="2048", help="context size; a comma-separated list runs each in turn")
     parser.add_argument("--length", default="medium", choices=list(prompts.LENGTHS))
     parser.add_argument("--systems", default="pipeline,naive",
@@ -163,10 +164,11 @@ def main() -> None:
     from settings import load_settings
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
-    papers = load_papers(args.split, args.limit or None)
+    papers = load_papers(args.split, args.skip + args.limit if args.limit else None)[args.skip:]
     systems = args.systems.split(",")
     print(f"command: .venv/bin/python bench/quality.py {' '.join(sys.argv[1:])}")
-    print(f"data: ACLSum {args.split}, first {len(papers)} papers in the split file's order; reference: abstract")
+    which = f"papers {args.skip + 1} to {args.skip + len(papers)}" if args.skip else f"first {len(papers)} papers"
+    print(f"data: ACLSum {args.split}, {which} in the split file's order; reference: abstract")
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, Python {platform.python_version()}")
     all_rows = {}
     for n_ctx in [int(value) for value in args.n_ctx.split(",")]:

@@ -39,7 +39,8 @@ class Budgets:
     default_slots: int = 8
     """Sequences generated at once when SLOTS is not set, fewer where memory for SLOTS x N_CTX is short. Measured on
     2 CPU cores with the bundled model, 16 clients (bench/load.py, engines phase): requests/min of short summaries
-    19 at 1 slot, 28 at 4, 33 at 8; of 200-token answers 27, 41 and 51 (with FLASH_ATTN=auto)."""
+    19 at 1 slot, 28 at 4, 33 at 8; of 200-token answers 27, 41 and 51 (Q4_1, FLASH_ATTN=auto); with the Q8_0
+    weights and FLASH_ATTN=off, 31.5 and 41.7 summaries, 32.3 and 56.4 answers at 1 and 8 slots."""
     slots_memory_share: float = 0.5
     """An automatic SLOTS keeps the model and its context within this share of the memory free at start."""
     engine_prefill_slice: int = 128

@@ -33,6 +33,7 @@ from llm.model import Model
 from llm.runner import TaskRunner
 
 TONES = tuple(prompts.MESSAGE_TONES)
+WRITING_STAGE = "writing messages"  # the progress stage of a message job (the web page names it)
 _GREETINGS = {"formal": ("Dear {},", "Dear colleagues,"), "friendly": ("Hi {},", "Hi all,"), "brief": ("{},", "")}
 _SIGN_OFFS = {"formal": "Kind regards,", "friendly": "Thanks,", "brief": ""}
 # Lines a model writes around a body: a subject, a greeting, a sign-off (everything after one is a signature).
@@ -188,20 +189,19 @@ def prompt_fits(model: Model, letter: Letter, max_tokens: int) -> None:
 
 
 def write_messages(runner: TaskRunner, letter: Letter, *, count: int, max_tokens: int,
-                   on_variant: Callable[[int, int], None] | None = None,
                    on_written: Callable[[Variant], None] | None = None) -> Messages:
     """`count` distinct messages stating the letter's points (fewer, with a warning, when the model cannot write
-    that many distinct ones); on_variant hears the progress, on_written each message once it has passed its
-    checks."""
+    that many distinct ones); on_written hears each message once it has passed its checks. The first drafts are
+    written together (as many at once as the model has slots); one that repeats an earlier message is written once
+    more, after them."""
     prompt_fits(runner.model, letter, max_tokens)
     source = SourceIndex.of("\n".join([*letter.points, letter.sender, letter.recipient, letter.purpose,
                                        letter.source]))
     made = Messages([])
     bodies: list[str] = []
-    for number in range(count):
-        if on_variant is not None:
-            on_variant(number, count)
-        body, checks = _write_body(runner, letter, source, number, max_tokens, runner.seed + number)
+    drafts = runner.map(lambda number: _write_body(runner, letter, source, number, max_tokens, runner.seed + number),
+                        range(count), stage=WRITING_STAGE)
+    for number, (body, checks) in enumerate(drafts):
         if body and is_near_duplicate(body, bodies, BUDGETS.message_duplicate_similarity):
             retry_seed = runner.seed + BUDGETS.message_retry_seed_offset + number
             body, checks = _write_body(runner, letter, source, number, max_tokens, retry_seed,
@@ -219,8 +219,6 @@ def write_messages(runner: TaskRunner, letter: Letter, *, count: int, max_tokens
         made.variants.append(Variant(subject_of(letter), _framed(body, letter), covered, missing))
         if on_written is not None:
             on_written(made.variants[-1])
-    if on_variant is not None:
-        on_variant(count, count)
     if len(made.variants) < count:
         made.warnings.append(f"asked for {count} messages, but only {len(made.variants)} distinct ones could be "
                              "written")

@@ -87,7 +87,6 @@ def run(work: TaskWork, document: Document | None, options: MessageOptions) -> M
         shown.add_paragraph(f"Message {next(numbers)}\nSubject: {variant.subject}\n\n{variant.body}")
 
     made = write_messages(work.runner, letter, count=options.n, max_tokens=options.max_tokens,
-                          on_variant=lambda done, total: work.progress("writing messages", done, total),
                           on_written=show)
     if not made.variants:
         raise NoAnswerError("no message could be written: every sentence the model wrote stated names, numbers or "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -52,6 +53,9 @@ class FakeModel(Model):
         self.calls: list[Call] = []
         self.seconds_per_token = seconds_per_token
         self.parallel = parallel
+        self.most_at_once = 0  # the most calls that were under way together (runner.map on a model with slots)
+        self._running = 0
+        self._running_lock = threading.Lock()
 
     @property
     def parallel_calls(self) -> int:
@@ -64,6 +68,16 @@ class FakeModel(Model):
         return sum(self.count_tokens(message["content"]) + 4 for message in messages) + 2
 
     def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
+        with self._running_lock:
+            self._running += 1
+            self.most_at_once = max(self.most_at_once, self._running)
+        try:
+            return self._generate(messages, params)
+        finally:
+            with self._running_lock:
+                self._running -= 1
+
+    def _generate(self, messages: list[Message], params: GenerationParams) -> Completion:
         prompt = self.prompt_tokens(messages)
         if prompt + params.max_tokens > self.n_ctx:
             raise ContextOverflowError(f"{prompt} + {params.max_tokens} > {self.n_ctx}")

@@ -172,7 +172,7 @@ def test_health_reports_the_loaded_model(real_client):
     model = response.get_json()["model"]
     assert model["name"] == "smollm2-135m-instruct"
     assert model["n_ctx"] == 8192
-    assert model["path"].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert model["path"].endswith("SmolLM2-135M-Instruct.Q4_1-as-Q8_0.gguf")  # the shipped file, converted once
     assert model["n_gpu_layers"] == -1
 
 

@@ -82,10 +82,20 @@ def test_variants_are_distinct_even_when_the_model_repeats_itself():
     made = write(model, 3)
     assert len(made.variants) == 1  # the same text is never shown twice
     assert any("only 1 distinct" in warning for warning in made.warnings)
-    # Each variant is asked from its own angle; a repeat is written once more, warmer and with another seed.
+    # Each variant is asked from its own angle; a repeat is written once more (after the first drafts), warmer and
+    # with another seed.
     prompts = [call.messages[-1]["content"] for call in model.calls]
     assert "Open with the reason for writing." in prompts[1]
-    assert model.calls[2].params.temperature == pytest.approx(0.7) and model.calls[2].params.seed != 43
+    assert [call.params.temperature for call in model.calls] == pytest.approx([0.0, 0.0, 0.0, 0.7, 0.7])
+    assert len({call.params.seed for call in model.calls}) == 5
+
+
+def test_the_first_drafts_are_written_together_on_a_model_with_slots():
+    one_at_a_time = write(FakeModel(), 3)
+    slots = FakeModel(parallel=3, seconds_per_token=0.01)
+    made = write(slots, 3)
+    assert slots.most_at_once == 3
+    assert made == one_at_a_time  # the same messages, whatever the order the calls ended in
 
 
 def test_points_that_cannot_fit_the_context_are_refused():

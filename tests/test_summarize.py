@@ -38,6 +38,20 @@ def test_long_text_goes_hierarchical_and_every_call_fits(n_ctx):
         assert call.prompt_tokens + call.params.max_tokens <= n_ctx
 
 
+def test_on_a_model_with_slots_the_parts_are_summarized_together_with_the_same_result():
+    text = long_text(80, sentences=3)
+    one_at_a_time = summarize(TaskRunner(FakeModel(n_ctx=512)), blocks_from_text(text), length="medium",
+                              plan=READ_ALL)
+    slots = FakeModel(n_ctx=512, parallel=4, seconds_per_token=0.002)
+    reports: list[tuple[str, int, int]] = []
+    together = summarize(TaskRunner(slots, on_progress=lambda *report: reports.append(report)),
+                         blocks_from_text(text), length="medium", plan=READ_ALL)
+    assert slots.most_at_once == 4
+    assert together.summary == one_at_a_time.summary and together.chunks == one_at_a_time.chunks > 4
+    parts = [done for stage, done, total in reports if stage == "summarizing parts"]
+    assert parts == sorted(parts) and parts[-1] == together.chunks  # each part counted once it was done
+
+
 def test_map_step_sees_every_part_of_the_document():
     model = FakeModel(n_ctx=512)
     text = long_text(60, sentences=3)
