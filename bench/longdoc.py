@@ -56,7 +56,7 @@ def shipped_weights() -> Path:
 def ours(model, body: str) -> dict:
     runner = TaskRunner(model, temperature=BUDGETS.temperature, seed=BUDGETS.seed)
     made = summarize(runner, blocks_from_text(body), length=LENGTH)
-    return {"summary": made.summary, "checked": made.checked, "calls": None}
+    return {"summary": made.summary, "checked": made.checked}
 
 
 def langchain_chain(model_path: Path, settings):
@@ -88,7 +88,7 @@ def langchain(parts, body: str) -> dict:
     _llm, splitter, chain = parts
     documents = [Document(page_content=piece) for piece in splitter.split_text(body)]
     answer = chain.invoke({"input_documents": documents})
-    return {"summary": answer["output_text"].strip(), "checked": None, "calls": len(documents)}
+    return {"summary": answer["output_text"].strip(), "checked": None}
 
 
 def prompt_reading(engine: str, path: Path, settings, papers: list[dict]) -> float:

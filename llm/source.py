@@ -140,14 +140,17 @@ def converted(path: Path, type_name: str, models_dir: Path) -> Path:
 
 def prepare() -> None:
     """Make the configured model's converted form now, at install, rather than at its first start (only for a
-    model already on this machine: nothing is downloaded here)."""
-    from settings import load_settings
+    model already on this machine: nothing is downloaded here). Settings or a model that cannot be used are only
+    reported: the install goes on, and the service's start says the same in one line."""
+    from settings import SettingsError, load_settings
 
-    settings = load_settings()
-    entry = load_catalog().get(settings.model)
-    if settings.model_path is None and not settings.model_repo and entry is not None and entry.package:
-        path = resolve(settings).path
-        print(f"the model {entry.name} is served from {path}", flush=True)  # noqa: T201 (an install step's report)
+    try:
+        settings = load_settings()
+        entry = load_catalog().get(settings.model)
+        if settings.model_path is None and not settings.model_repo and entry is not None and entry.package:
+            print(f"the model {entry.name} is served from {resolve(settings).path}", flush=True)  # noqa: T201
+    except (SettingsError, ModelUnavailableError) as problem:
+        print(f"the model was not prepared: {problem}", flush=True)  # noqa: T201 (an install step's report)
 
 
 if __name__ == "__main__":

@@ -124,3 +124,11 @@ def test_a_models_dir_that_cannot_be_written_serves_the_model_as_shipped(tmp_pat
 def test_an_unknown_conversion_type_serves_the_model_as_shipped(tmp_path, caplog):
     assert converted(BUNDLED, "Q3_X", tmp_path) == BUNDLED
     assert "cannot convert to 'Q3_X'" in caplog.text and not list(tmp_path.iterdir())
+
+
+def test_install_reports_settings_it_cannot_use_in_one_line_and_goes_on():
+    done = subprocess.run([sys.executable, "-m", "llm.source"], cwd=ROOT, capture_output=True, text=True,
+                          env=server_env(N_CTX="abc"), timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.strip().startswith("the model was not prepared: invalid setting N_CTX='abc'")
+    assert "Traceback" not in done.stderr
