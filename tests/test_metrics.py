@@ -1,5 +1,7 @@
 """GET /metrics: Prometheus text with requests, latency, tokens, generation speed, queue, jobs and the model."""
 
+import time
+
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -62,7 +64,12 @@ def test_tokens_and_generation_speed_match_the_answers(client, fake_model):
 def test_queue_jobs_and_model_gauges(client):
     client.post("/generate-summary", json={"text": SAMPLE_TEXT})
     client.delete("/jobs/none")
-    samples = _scrape(client)
+    # The worker counts an ended job just after storing its end, and a waiting request may answer in between (a
+    # streamed sentence can wake it first): wait for the count, briefly.
+    deadline = time.monotonic() + 5
+    while ("docservice_jobs_ended_total", (("status", "succeeded"), ("task", "summary"))) not in (
+            samples := _scrape(client)) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert samples["docservice_queue_depth", ()] == 0
     assert samples["docservice_jobs", (("status", "succeeded"),)] == 1
     assert samples["docservice_jobs", (("status", "queued"),)] == 0
@@ -73,8 +80,6 @@ def test_queue_jobs_and_model_gauges(client):
 
 
 def test_model_load_time_is_the_time_loading_took(make_app):
-    import time
-
     app = make_app(without_model=True)
     client = app.test_client()
     assert _scrape(client)["docservice_model_ready", ()] == 0
@@ -122,8 +127,6 @@ def test_real_server_reports_load_time_and_generation_speed(live_server):
 
 def test_waiting_requests_are_counted_while_they_wait(make_app):
     import threading
-    import time
-
     app = make_app(FakeModel(seconds_per_token=0.05))
     client = app.test_client()
     job_id = client.post("/generate-summary?async=true", json={"text": SAMPLE_TEXT}).get_json()["job_id"]
