@@ -37,6 +37,8 @@ WHEELS = ROOT / "wheels"
 OCR_PACKAGES = ["tesseract-ocr", "tesseract-ocr-eng"]
 # Audio is spoken by Debian's espeak-ng (speech/engine.py), run as a separate program (it is GPL-3.0).
 SPEECH_PACKAGES = ["espeak-ng"]
+# The tests of the deployment on several machines start PostgreSQL servers of their own (tests/postgres.py).
+POSTGRES_PACKAGES = ["postgresql"]
 
 
 def _run(*command: str | Path, env: dict[str, str] | None = None) -> None:
@@ -113,6 +115,23 @@ def install_speech(required: bool = False) -> None:
                     "audio will be refused", required=required)
 
 
+def postgres_programs() -> Path | None:
+    """The folder of PostgreSQL's server programs (initdb, postgres), newest version first; None if missing.
+    Debian keeps them out of PATH, in /usr/lib/postgresql/<version>/bin."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parts[-3])
+                   if path.parts[-3].isdigit() else 0, reverse=True)
+    if found:
+        return found[0].parent
+    on_path = shutil.which("initdb")
+    return Path(on_path).resolve().parent if on_path else None
+
+
+def install_postgres(required: bool = False) -> None:
+    """Debian's PostgreSQL server, for the tests that start their own (a deployment brings its own server)."""
+    _install_engine(POSTGRES_PACKAGES, "PostgreSQL for the tests of several machines",
+                    lambda: postgres_programs() is not None, "the PostgreSQL tests cannot run", required=required)
+
+
 def install(dev: bool, bench: bool = False) -> None:
     """Create .venv and install the requirements into it (only what changed since last time)."""
     if sys.version_info < (3, 11):  # noqa: UP036 - manage.py runs under whatever python3 is
@@ -124,6 +143,7 @@ def install(dev: bool, bench: bool = False) -> None:
     install_speech(required=dev)
     if dev:
         install_chromium()
+        install_postgres(required=True)
     with_deps, without_deps = _requirements(dev, bench)
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in with_deps + without_deps)).hexdigest()[:16]
     stamp = VENV / f".installed-{digest}"

@@ -229,7 +229,15 @@ class Settings(BaseSettings):
         20_000, ge=100, le=1_000_000, description="Longest text /generate-audio speaks as given (about 20 minutes "
         "of speech at the default); a text to summarize first may be as long as MAX_TEXT_CHARS."
     )
-    data_dir: Path = Field(Path("data"), description="Folder for the job database (SQLite).")
+    data_dir: Path = Field(Path("data"), description="Folder for the embedded database (SQLite), used when "
+                           "DATABASE_URL is unset.")
+    database_url: SecretStr | None = Field(
+        None, description="A PostgreSQL database (postgresql://user:password@host:5432/name) for jobs and the library "
+        "instead of the SQLite file in DATA_DIR: what several API nodes and workers share.",
+    )
+    database_pool_size: int = Field(
+        10, ge=2, le=1000, description="Most connections one process keeps open to DATABASE_URL's PostgreSQL.",
+    )
     job_ttl_hours: float = Field(168.0, gt=0, le=87600, description="How long finished jobs and results are kept.")
     max_queue: int = Field(100, ge=1, le=100_000, description="Most jobs that may wait; past that: 503 queue_full.")
     sync_timeout_s: float = Field(
@@ -264,6 +272,13 @@ class Settings(BaseSettings):
     def _model_path_is_gguf(cls, value: Path | None) -> Path | None:
         if value is not None and value.suffix.lower() != ".gguf":
             raise ValueError("must be a .gguf file")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_is_postgres(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (unset, the SQLite file in DATA_DIR is used)")
         return value
 
     @field_validator("rope_scaling_type", "chat_format", "log_level", "log_format", mode="before")

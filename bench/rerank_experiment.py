@@ -147,8 +147,8 @@ class RerankingStore:
         self.cosines: list[float] = []
         self.seconds = 0.0
 
-    def search(self, document_ids, query, limit):
-        found = self.inner.search(document_ids, query, limit)
+    def search(self, document_ids, terms, limit):
+        found = self.inner.search(document_ids, terms, limit)
         self.bm25 = found
         if not found:
             return found

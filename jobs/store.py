@@ -1,11 +1,11 @@
-"""Durable job records: the queue interface and its embedded SQLite implementation (WAL mode)."""
+"""Durable job records: the queue interface, and its implementation in SQL that runs on either database (the
+embedded SQLite file, or PostgreSQL for a deployment on several machines)."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
-import sqlite3
 import time
 import uuid
 from abc import ABC, abstractmethod
@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from jobs.errors import QueueFullError
-from storage.sqlite import SqliteStore
+from storage.database import Database, placeholders
+from storage.sqlite import SqliteDatabase
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
@@ -66,14 +67,16 @@ class Job:
 
 
 class JobStore(ABC):
-    """What the service needs from a job queue; an embedded and (later) a distributed backend implement it."""
+    """What the service needs from a job queue."""
 
     @abstractmethod
     def create(self, task: str, options: dict, input: bytes, *, input_kind: str = "text",
                filename: str | None = None, request_key: str | None = None, request_id: str | None = None,
                max_queue: int | None = None, library: str = "", document_ids: tuple[str, ...] = ()) -> Job:
-        """Queue a new job of a library, reading the stored documents named (their deletion ends it); raises
-        QueueFullError when max_queue jobs are already waiting (None: no limit)."""
+        """Queue a new job of a library, reading the stored documents named (their deletion ends it), or join the
+        identical request's job if one is queued or running (returned marked shared: one job per request key, even
+        for two API nodes at the same instant); raises QueueFullError when max_queue jobs are already waiting
+        (None: no limit)."""
 
     @abstractmethod
     def attach(self, request_key: str) -> Job | None:
@@ -163,13 +166,22 @@ _WITHOUT_INPUT = (
 )
 
 
-class SqliteJobStore(SqliteStore, JobStore):
-    """Jobs in one SQLite file (WAL mode), safe to share between the threads of a process."""
+# An identical request's job, while it is queued or running and not being cancelled: the unique index of migration 5.
+_ACTIVE_REQUEST = f"request_key = ? AND status IN ('{QUEUED}', '{RUNNING}') AND cancel_requested = 0"
+_ONE_ACTIVE_PER_REQUEST = f"(request_key) WHERE status IN ('{QUEUED}', '{RUNNING}') AND cancel_requested = 0"
 
-    def __init__(self, path: Path):
-        super().__init__(path)
-        # Who runs a claimed job: this host, this process, this store (a process may open the file again).
+
+class SqlJobStore(JobStore):
+    """Jobs in a database (SQLite or PostgreSQL), safe to share between the threads of a process and, on
+    PostgreSQL, between processes on many machines."""
+
+    def __init__(self, database: Database):
+        self._db = database
+        # Who runs a claimed job: this host, this process, this store (a process may open the store again).
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def close(self) -> None:
+        self._db.close()
 
     def _owner_gone(self, owner: str | None) -> bool:
         """Whether the store that claimed a job can no longer be running it."""
@@ -191,7 +203,7 @@ class SqliteJobStore(SqliteStore, JobStore):
         return False
 
     @staticmethod
-    def _job(row: sqlite3.Row | None) -> Job | None:
+    def _job(row) -> Job | None:
         if row is None:
             return None
         return Job(
@@ -215,67 +227,75 @@ class SqliteJobStore(SqliteStore, JobStore):
                 raise QueueFullError(
                     f"the queue is full: {waiting} jobs are already waiting (MAX_QUEUE={max_queue}); try again later"
                 )
-            db.execute(
+            inserted = db.execute(
                 "INSERT INTO jobs (id, task, status, options, input, input_kind, filename, request_key, request_id,"
-                " created_at, library) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, library) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f" ON CONFLICT {_ONE_ACTIVE_PER_REQUEST} DO NOTHING",
                 (job_id, task, QUEUED, json.dumps(options), input, input_kind, filename, request_key, request_id,
                  time.time(), library),
-            )
-            db.executemany("INSERT OR IGNORE INTO job_documents (job_id, document_id) VALUES (?, ?)",
+            ).rowcount
+            if not inserted:  # an identical request's job came first: this request joins it
+                return self._attach(db, request_key)
+            db.executemany("INSERT INTO job_documents (job_id, document_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                            [(job_id, document_id) for document_id in document_ids])
             return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
-        return self._job(self._transaction(insert))
+        return self._job(self._db.transaction(insert))
+
+    @staticmethod
+    def _attach(db, request_key):
+        row = db.execute(f"SELECT id FROM jobs WHERE {_ACTIVE_REQUEST}", (request_key,)).fetchone()
+        if row is None:
+            return None
+        db.execute("UPDATE jobs SET shared = 1 WHERE id = ?", (row["id"],))
+        return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (row["id"],)).fetchone()
 
     def attach(self, request_key):
-        def attach(db):
-            row = db.execute(
-                "SELECT id FROM jobs WHERE request_key = ? AND status IN (?, ?) AND cancel_requested = 0"
-                " ORDER BY created_at DESC LIMIT 1", (request_key, QUEUED, RUNNING),
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute("UPDATE jobs SET shared = 1 WHERE id = ?", (row["id"],))
-            return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (row["id"],)).fetchone()
-
-        return self._job(self._transaction(attach))
+        return self._job(self._db.transaction(lambda db: self._attach(db, request_key)))
 
     def claim_next(self):
         def claim(db):
-            row = db.execute(
-                "SELECT id FROM jobs WHERE status = ? ORDER BY created_at, rowid LIMIT 1", (QUEUED,)
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute(
-                "UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1, owner = ? WHERE id = ?",
-                (RUNNING, time.time(), self.owner, row["id"]),
-            )
-            claimed = self._job(db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
-            claimed.document_ids = tuple(found[0] for found in db.execute(
-                "SELECT document_id FROM job_documents WHERE job_id = ?", (row["id"],)))
-            return claimed
+            while True:  # another process may take the oldest between the look and the claim: then the next one
+                row = db.execute(
+                    f"SELECT id FROM jobs WHERE status = ? ORDER BY created_at, {self._db.insertion_order} LIMIT 1",
+                    (QUEUED,),
+                ).fetchone()
+                if row is None:
+                    return None
+                job = self._claim(db, row["id"])
+                if job is not None:
+                    return job
 
-        return self._transaction(claim)
+        return self._db.transaction(claim)
+
+    def _claim(self, db, job_id: str) -> Job | None:
+        claimed = db.execute(
+            "UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1, owner = ?"
+            " WHERE id = ? AND status = ?",
+            (RUNNING, time.time(), self.owner, job_id, QUEUED),
+        ).rowcount
+        if not claimed:  # another worker took it first
+            return None
+        job = self._job(db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
+        job.document_ids = tuple(found[0] for found in db.execute(
+            "SELECT document_id FROM job_documents WHERE job_id = ?", (job_id,)).fetchall())
+        return job
 
     def get(self, job_id):
-        with self._lock:
-            row = self._db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._job(row)
+        return self._job(self._db.read_one(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)))
 
     def list(self, limit, offset, library=None):
         where = "" if library is None else "WHERE library = ?"
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_WITHOUT_INPUT} FROM jobs {where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-                (*(() if library is None else (library,)), limit, offset),
-            ).fetchall()
+        rows = self._db.read(
+            f"SELECT {_WITHOUT_INPUT} FROM jobs {where}"
+            f" ORDER BY created_at DESC, {self._db.insertion_order} DESC LIMIT ? OFFSET ?",
+            (*(() if library is None else (library,)), limit, offset),
+        )
         return [self._job(row) for row in rows]
 
     def set_progress(self, job_id, stage, done, total):
         progress = json.dumps({"stage": stage, "done": done, "total": total})
-        with self._lock:
-            self._db.execute("UPDATE jobs SET progress = ? WHERE id = ?", (progress, job_id))
+        self._db.write("UPDATE jobs SET progress = ? WHERE id = ?", (progress, job_id))
 
     def _finish(self, job_id: str, status: str, column: str, value: dict) -> bool:
         # column is "result" or "error", chosen by our own code, never by a request. Only the store that
@@ -290,7 +310,7 @@ class SqliteJobStore(SqliteStore, JobStore):
                 db.execute("DELETE FROM checkpoints WHERE job_id = ?", (job_id,))
             return bool(updated)
 
-        return self._transaction(finish)
+        return self._db.transaction(finish)
 
     def succeed(self, job_id, result):
         return self._finish(job_id, SUCCEEDED, "result", result)
@@ -313,21 +333,19 @@ class SqliteJobStore(SqliteStore, JobStore):
                 db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (job_id,))
             return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
-        return self._job(self._transaction(cancel))
+        return self._job(self._db.transaction(cancel))
 
     def release(self, job_id):
-        def release(db):
-            db.execute(
-                "UPDATE jobs SET status = ?, started_at = NULL, owner = NULL WHERE id = ? AND status = ? AND owner = ?",
-                (QUEUED, job_id, RUNNING, self.owner),
-            )
-
-        self._transaction(release)
+        self._db.write(
+            "UPDATE jobs SET status = ?, started_at = NULL, owner = NULL WHERE id = ? AND status = ? AND owner = ?",
+            (QUEUED, job_id, RUNNING, self.owner),
+        )
 
     def requeue_interrupted(self, cancelled_error):
         def requeue(db):
             orphans = [
-                row for row in db.execute("SELECT id, owner, cancel_requested FROM jobs WHERE status = ?", (RUNNING,))
+                row for row in db.execute("SELECT id, owner, cancel_requested FROM jobs WHERE status = ?",
+                                          (RUNNING,)).fetchall()
                 if self._owner_gone(row["owner"])
             ]
             error = json.dumps(cancelled_error)
@@ -343,79 +361,81 @@ class SqliteJobStore(SqliteStore, JobStore):
                                (QUEUED, row["id"]))
             return sum(1 for row in orphans if not row["cancel_requested"])
 
-        return self._transaction(requeue)
+        return self._db.transaction(requeue)
 
     def cached_result(self, request_key, max_age_s):
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE request_key = ? AND status = ? AND finished_at >= ?"
-                " ORDER BY finished_at DESC LIMIT 1",
-                (request_key, SUCCEEDED, time.time() - max_age_s),
-            ).fetchone()
-        return self._job(row)
+        return self._job(self._db.read_one(
+            f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE request_key = ? AND status = ? AND finished_at >= ?"
+            " ORDER BY finished_at DESC LIMIT 1",
+            (request_key, SUCCEEDED, time.time() - max_age_s),
+        ))
 
     def queue_depth(self):
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (QUEUED,)).fetchone()[0]
+        return self._db.read_one("SELECT COUNT(*) FROM jobs WHERE status = ?", (QUEUED,))[0]
 
     def count_by_status(self):
-        with self._lock:
-            rows = self._db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        rows = self._db.read("SELECT status, COUNT(*) FROM jobs GROUP BY status")
         return dict.fromkeys(STATUSES, 0) | {row[0]: row[1] for row in rows}
 
     def purge(self, max_age_s):
         def purge(db):
             cutoff = time.time() - max_age_s
-            placeholders = ", ".join("?" for _ in FINISHED)
-            kept = ", ".join("?" for _ in KEPT_WITH_DOCUMENT)
             purged = db.execute(
-                f"DELETE FROM jobs WHERE status IN ({placeholders}) AND finished_at < ?"
-                f" AND NOT (status = ? AND task IN ({kept})"
+                f"DELETE FROM jobs WHERE status IN ({placeholders(FINISHED)}) AND finished_at < ?"
+                f" AND NOT (status = ? AND task IN ({placeholders(KEPT_WITH_DOCUMENT)})"
                 "  AND id IN (SELECT job_id FROM job_documents))",
                 (*FINISHED, cutoff, SUCCEEDED, *KEPT_WITH_DOCUMENT),
             ).rowcount
             db.execute("DELETE FROM job_documents WHERE job_id NOT IN (SELECT id FROM jobs)")
-            db.execute("DELETE FROM job_files WHERE job_id NOT IN (SELECT id FROM jobs)")
             return purged
 
-        return self._transaction(purge)
+        return self._db.transaction(purge)
 
     def save_checkpoint(self, job_id, key, value):
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO checkpoints (job_id, key, value) VALUES (?, ?, ?)",
-                (job_id, key, json.dumps(value)),
-            )
+        self._db.write(
+            "INSERT INTO checkpoints (job_id, key, value) VALUES (?, ?, ?)"
+            " ON CONFLICT (job_id, key) DO UPDATE SET value = excluded.value",
+            (job_id, key, json.dumps(value)),
+        )
 
     def load_checkpoints(self, job_id):
-        with self._lock:
-            rows = self._db.execute("SELECT key, value FROM checkpoints WHERE job_id = ?", (job_id,)).fetchall()
+        rows = self._db.read("SELECT key, value FROM checkpoints WHERE job_id = ?", (job_id,))
         return {row["key"]: json.loads(row["value"]) for row in rows}
 
     def save_file(self, job_id, content_type, source, size):
         def save(db):
-            # Room for the whole file, then its bytes a chunk at a time: never all of it in memory.
-            row = db.execute("INSERT OR REPLACE INTO job_files (job_id, content_type, data) VALUES (?, ?, zeroblob(?))",
-                             (job_id, content_type, size)).lastrowid
-            with db.blobopen("job_files", "data", row) as blob:
-                while chunk := source.read(FILE_CHUNK_BYTES):
-                    blob.write(chunk)
+            # The bytes go in a chunk at a time: never all of the file in memory.
+            db.execute("DELETE FROM job_file_chunks WHERE job_id = ?", (job_id,))
+            db.execute("INSERT INTO job_files (job_id, content_type, size) VALUES (?, ?, ?)"
+                       " ON CONFLICT (job_id) DO UPDATE SET content_type = excluded.content_type,"
+                       " size = excluded.size", (job_id, content_type, size))
+            number = 0
+            while chunk := source.read(FILE_CHUNK_BYTES):
+                db.execute("INSERT INTO job_file_chunks (job_id, number, data) VALUES (?, ?, ?)",
+                           (job_id, number, chunk))
+                number += 1
 
-        self._transaction(save)
+        self._db.transaction(save)
 
     def load_file(self, job_id):
-        with self._lock:
-            row = self._db.execute("SELECT rowid, content_type, length(data) AS size FROM job_files WHERE job_id = ?",
-                                   (job_id,)).fetchone()
+        row = self._db.read_one("SELECT content_type, size FROM job_files WHERE job_id = ?", (job_id,))
         if row is None:
             return None
+        numbers = [found[0] for found in self._db.read(
+            "SELECT number FROM job_file_chunks WHERE job_id = ? ORDER BY number", (job_id,))]
 
-        def chunks(rowid: int = row["rowid"], size: int = row["size"]):
-            for offset in range(0, size, FILE_CHUNK_BYTES):
-                # The lock is held for one read, never while the chunk waits to be sent.
-                with self._lock, self._db.blobopen("job_files", "data", rowid, readonly=True) as blob:
-                    blob.seek(offset)
-                    chunk = blob.read(FILE_CHUNK_BYTES)
-                yield chunk
+        def chunks():
+            for number in numbers:  # one chunk per read, never held while it waits to be sent
+                found = self._db.read_one("SELECT data FROM job_file_chunks WHERE job_id = ? AND number = ?",
+                                          (job_id, number))
+                if found is not None:
+                    yield bytes(found[0])
 
         return StoredFile(row["content_type"], row["size"], chunks())
+
+
+class SqliteJobStore(SqlJobStore):
+    """Jobs in one SQLite file (WAL mode), the embedded default."""
+
+    def __init__(self, path: Path):
+        super().__init__(SqliteDatabase(path))

@@ -1,6 +1,6 @@
-"""Finding passages for a question (FTS5 BM25 over the asked documents), weighing how much of the question the
-documents hold at all (the evidence that decides whether a question is answered), and checking quotes against
-their pages."""
+"""Finding passages for a question (full-text search over the asked documents: library/fulltext.py), weighing how
+much of the question the documents hold at all (the evidence that decides whether a question is answered), and
+checking quotes against their pages."""
 
 from __future__ import annotations
 
@@ -38,19 +38,9 @@ def question_terms(text: str) -> list[str]:
     return list(dict.fromkeys(word for word in content_words(text) if word not in QUESTION_WORDS))
 
 
-def _phrase(term: str) -> str:
-    """A term as an FTS5 string (quoted, so no word is read as an operator)."""
-    return '"' + term.replace('"', '""') + '"'
-
-
-def any_of(terms: list[str]) -> str | None:
-    """An FTS5 query matching any of the terms."""
-    return " OR ".join(_phrase(term) for term in terms) or None
-
-
-def all_of(text: str) -> str | None:
-    """An FTS5 query matching texts that hold every word of text (a library search), or None without words."""
-    return " ".join(_phrase(word) for word in dict.fromkeys(words(text))) or None
+def search_words(text: str) -> list[str]:
+    """The words of a library search, each once (a document must hold every one)."""
+    return list(dict.fromkeys(words(text)))
 
 
 @dataclass(frozen=True)
@@ -70,14 +60,14 @@ def retrieve(store: LibraryStore, document_ids: list[str], question: str, contex
     terms = question_terms(question)
     # A question of question words only ("what are the results?") is about the document as a whole: its opening
     # says that best. (Searching for those words instead scored lower on ACLSum train: bench/RESULTS.md.)
-    query = any_of(list(dict.fromkeys(terms + question_terms(context))))
-    found = store.search(document_ids, query, limit) if query else []
+    searched = list(dict.fromkeys(terms + question_terms(context)))
+    found = store.search(document_ids, searched, limit) if searched else []
     if not found:
         per_document = max(1, limit // max(1, len(document_ids)))
         found = [passage for document_id in document_ids for passage in store.opening(document_id, per_document)]
     if not terms:  # a question of question words only ("what is this about?"): the documents hold it
         return Retrieved(found[:limit], 1.0, [], [])
-    total, counts = store.passage_counts(document_ids, [_phrase(term) for term in terms])
+    total, counts = store.passage_counts(document_ids, terms)
     # Rare terms weigh more (inverse document frequency over the asked documents' passages); a term none of them
     # has weighs as much as the rarest possible one, so a question about something else is not "mostly covered".
     rarest = math.log(1 + total)

@@ -1,19 +1,19 @@
-"""The library's storage: documents, their pages and passages, the FTS5 index over them, and collections, in the
-service's SQLite database (WAL mode; the jobs live in the same file). Every read and write names its library, so one
-key never reaches another's documents."""
+"""The library's storage: documents, their pages and passages, the full-text index over them, and collections, in
+the service's database (the jobs live in the same one: SQLite by default, PostgreSQL on several machines). Every read
+and write names its library, so one key never reaches another's documents."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from library.errors import CollectionNotFoundError, DocumentNotFoundError
+from library.fulltext import full_text_for
 from library.paging import passages
-from storage.sqlite import SqliteStore
+from storage.database import Database, placeholders
 
 
 @dataclass(frozen=True)
@@ -71,19 +71,27 @@ class NewPage:
     ocr: bool = False
 
 
-def _placeholders(values: Iterable) -> str:
-    return ", ".join("?" for _ in values)
+class LibraryStore:
+    """Documents and collections in a database, safe to share between the threads (and, on PostgreSQL, the
+    processes) that use it."""
 
+    def __init__(self, database: Database):
+        self._db = database
+        self._full_text = full_text_for(database.engine)
+        self._newest_first = f"created_at DESC, {database.insertion_order} DESC"
 
-class LibraryStore(SqliteStore):
-    """Documents and collections in one SQLite file, safe to share between the threads of a process."""
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
 
-    def _read(self, sql: str, parameters: tuple = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, parameters).fetchall()
+    def _read(self, sql: str, parameters: tuple = ()) -> list:
+        return self._db.read(sql, parameters)
+
+    def _transaction(self, callback):
+        return self._db.transaction(callback)
 
     @staticmethod
-    def _document(row: sqlite3.Row, ocr_pages: list[int] | None = None) -> StoredDocument:
+    def _document(row, ocr_pages: list[int] | None = None) -> StoredDocument:
         return StoredDocument(
             id=row["id"], library=row["library"], title=row["title"], kind=row["kind"], filename=row["filename"],
             pages=row["pages"], characters=row["characters"], warnings=json.loads(row["warnings"]),
@@ -143,29 +151,21 @@ class LibraryStore(SqliteStore):
         """Raise DocumentNotFoundError naming the first of these documents the library does not have."""
         wanted = list(dict.fromkeys(document_ids))
         found = {row[0] for row in self._read(
-            f"SELECT id FROM documents WHERE library = ? AND id IN ({_placeholders(wanted)})", (library, *wanted)
+            f"SELECT id FROM documents WHERE library = ? AND id IN ({placeholders(wanted)})", (library, *wanted)
         )}
         for document_id in wanted:
             if document_id not in found:
                 raise DocumentNotFoundError(f"no document {document_id[:64]!r}: it never existed or was deleted")
 
-    def list(self, library: str, limit: int, offset: int, query: str | None = None) -> list[StoredDocument]:
-        """The library's documents, newest first; with a query (an FTS5 expression made by library.search), only
-        those whose title or text matches it."""
-        if not query:
+    def list(self, library: str, limit: int, offset: int, words: list[str] | None = None) -> list[StoredDocument]:
+        """The library's documents, newest first; with words, only those whose title or text holds every one."""
+        if not words:
             rows = self._read(
-                "SELECT * FROM documents WHERE library = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                f"SELECT * FROM documents WHERE library = ? ORDER BY {self._newest_first} LIMIT ? OFFSET ?",
                 (library, limit, offset),
             )
         else:
-            rows = self._read(
-                "SELECT * FROM documents WHERE library = ? AND ("
-                " rowid IN (SELECT rowid FROM titles_index WHERE titles_index MATCH ?)"
-                " OR id IN (SELECT passages.document_id FROM passages_index CROSS JOIN passages"
-                "           ON passages.id = passages_index.rowid WHERE passages_index MATCH ?))"
-                " ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
-                (library, query, query, limit, offset),
-            )
+            rows = self._read(*self._full_text.documents_holding(library, words, self._newest_first, limit, offset))
         return [self._document(row) for row in rows]
 
     def page(self, library: str, document_id: str, number: int) -> StoredPage:
@@ -232,7 +232,7 @@ class LibraryStore(SqliteStore):
         wanted = list(tasks)
         rows = self._read(
             "SELECT task, options, result, finished_at FROM jobs"
-            f" WHERE library = ? AND status = 'succeeded' AND task IN ({_placeholders(wanted)})"
+            f" WHERE library = ? AND status = 'succeeded' AND task IN ({placeholders(wanted)})"
             " AND id IN (SELECT job_id FROM job_documents WHERE document_id = ?) ORDER BY finished_at DESC",
             (library, *wanted, document_id),
         )
@@ -241,27 +241,16 @@ class LibraryStore(SqliteStore):
 
     # Retrieval
 
-    def search(self, document_ids: list[str], query: str, limit: int) -> list[Passage]:
-        """The passages of these documents that best match an FTS5 query, best first (BM25)."""
-        rows = self._read(
-            "SELECT passages.id, passages.document_id, passages.page, passages.text,"
-            " bm25(passages_index) AS rank FROM passages_index CROSS JOIN passages"
-            " ON passages.id = passages_index.rowid"
-            f" WHERE passages_index MATCH ? AND passages.document_id IN ({_placeholders(document_ids)})"
-            " ORDER BY rank LIMIT ?",
-            (query, *document_ids, limit),
-        )
-        return [Passage(row["id"], row["document_id"], row["page"], row["text"], -row["rank"]) for row in rows]
+    def search(self, document_ids: list[str], terms: list[str], limit: int) -> list[Passage]:
+        """The passages of these documents that best match any of the terms, best first."""
+        rows = self._read(*self._full_text.ranked_passages(document_ids, terms, limit))
+        return [Passage(row["id"], row["document_id"], row["page"], row["text"], row["score"]) for row in rows]
 
-    def passage_counts(self, document_ids: list[str], queries: list[str]) -> tuple[int, list[int]]:
-        """How many passages these documents have, and how many of them match each query (for term weights)."""
-        inside = f"passages.document_id IN ({_placeholders(document_ids)})"
-        total = self._read(f"SELECT COUNT(*) FROM passages WHERE {inside}", tuple(document_ids))[0][0]
-        # CROSS JOIN keeps the index match as the outer loop: the other order evaluates the match once per passage.
-        counts = [self._read(
-            "SELECT COUNT(*) FROM passages_index CROSS JOIN passages ON passages.id = passages_index.rowid"
-            f" WHERE passages_index MATCH ? AND {inside}", (query, *document_ids),
-        )[0][0] for query in queries]
+    def passage_counts(self, document_ids: list[str], terms: list[str]) -> tuple[int, list[int]]:
+        """How many passages these documents have, and how many of them hold each term (for term weights)."""
+        total = self._read(f"SELECT COUNT(*) FROM passages WHERE document_id IN ({placeholders(document_ids)})",
+                           tuple(document_ids))[0][0]
+        counts = [self._read(*self._full_text.passages_holding(document_ids, term))[0][0] for term in terms]
         return total, counts
 
     def opening(self, document_id: str, limit: int) -> list[Passage]:

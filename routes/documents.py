@@ -8,7 +8,7 @@ from pathlib import PurePath
 
 from flask import Blueprint, Response, g, request, url_for
 
-from library.search import all_of
+from library.search import search_words
 from routes.apispec import LIBRARY, answers, api
 from routes.auth import current_library
 from routes.errors import invalid_request
@@ -104,8 +104,8 @@ def list_documents():
     query = validate(DocumentListQuery, request.args.to_dict(), get_settings(), strict=False, drop_empty=True)
     search = None
     if query.q is not None:
-        search = all_of(query.q)
-        if search is None:
+        search = search_words(query.q)
+        if not search:
             raise invalid_request("'q' has no words to search for")
     documents = get_library().list(current_library(), query.limit, query.offset, search)
     full = len(documents) == query.limit

@@ -24,6 +24,7 @@ from llm.errors import CancelledError, InputTooLargeError, ModelNotReadyError, M
 from pdf_tools import errors as pdf
 from routes.responses import json_response
 from speech import NoSpeechError, SpeechError, UnknownVoiceError
+from storage.errors import StorageUnavailableError
 from tasks.errors import InputError, NoAnswerError, TextTooLongError, UnsupportedFileError
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,10 @@ _DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     NoSpeechError: (422, "no_answer"),  # before SpeechError, its base: silence is about the text, not the server
     SpeechError: (503, "speech_unavailable"),
     UnknownVoiceError: (400, "invalid_request"),
+    StorageUnavailableError: (503, "database_unavailable"),
 }
-_RETRY_AFTER = {"model_loading": "5", "server_busy": "10", "queue_full": "30", "not_ready": "30"}
+_RETRY_AFTER = {"model_loading": "5", "server_busy": "10", "queue_full": "30", "not_ready": "30",
+                "database_unavailable": "5"}
 _STATUS_BY_CODE = {code: status for status, code in _DOMAIN_ERRORS.values()} | {
     code: status for status, code in _HTTP_CODES.items()
 } | {"internal_error": 500} | {code: status for status, code in (MODEL_NOT_FOUND, CONTEXT_LENGTH_EXCEEDED)}

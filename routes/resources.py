@@ -7,7 +7,7 @@ from flask import Flask, current_app
 
 from jobs.service import JobService
 from jobs.signals import GeventSignals, Signals, on_event_loop
-from jobs.store import SqliteJobStore
+from jobs.store import SqlJobStore
 from library.store import LibraryStore
 from llm.budgets import BUDGETS
 from llm.host import ModelHost
@@ -15,6 +15,7 @@ from llm.model import Model
 from routes.errors import describe_job_error
 from settings import Settings
 from speech import SpeechEngine
+from storage import open_database
 from tasks.executor import make_executor
 
 
@@ -24,9 +25,9 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
     from routes.metrics import init_app as init_metrics
 
     app.extensions["settings"] = settings
-    database = settings.data_dir / "jobs.sqlite3"  # jobs and the library share one file (one backup)
-    store = SqliteJobStore(database)  # first: a data folder it cannot use stops the start
-    library = LibraryStore(database)
+    # First: a database it cannot use stops the start. Jobs and the library each have their connections.
+    store = SqlJobStore(_open_database(settings))
+    library = LibraryStore(_open_database(settings))
     app.extensions["library"] = library
     if model is not None:
         host = ModelHost.with_model(model)
@@ -56,6 +57,11 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
     metrics.state.waiting = lambda: service.waiting
     app.extensions["jobs"] = service
     return host
+
+
+def _open_database(settings: Settings):
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    return open_database(settings.data_dir, url, pool_size=settings.database_pool_size)
 
 
 def close_app(app: Flask) -> None:

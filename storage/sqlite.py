@@ -1,44 +1,20 @@
-"""The embedded store: one SQLite file (WAL mode) and the runner of its numbered migrations."""
+"""The embedded database: one SQLite file (WAL mode), the default, and the runner of its numbered migrations."""
 
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from storage.database import Database
 from storage.errors import SchemaTooNewError
+from storage.schema import MIGRATIONS, Migration, load_migrations, too_new_message
 
 log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).resolve().parent / "migrations" / "sqlite"
-_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+SQLITE_MIGRATIONS = MIGRATIONS / "sqlite"
 LOCK_TIMEOUT_S = 30.0  # how long a connection waits for another one's write lock
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One schema version: its number, its name and the SQL that makes it."""
-
-    version: int
-    name: str
-    sql: str
-
-
-def load_migrations(folder: Path = MIGRATIONS) -> list[Migration]:
-    """The migrations in a folder, in order; their numbers must run 1, 2, 3... with no gap or repeat."""
-    found = []
-    for path in sorted(folder.glob("*.sql")):
-        match = _FILE_NAME.match(path.name)
-        if match is None:
-            raise ValueError(f"migration file {path.name} is not named NNNN_name.sql")
-        found.append(Migration(int(match.group(1)), match.group(2), path.read_text(encoding="utf-8")))
-    numbers = [migration.version for migration in found]
-    if numbers != list(range(1, len(found) + 1)):
-        raise ValueError(f"migrations in {folder.name} must be numbered 1, 2, 3... without gaps; found {numbers}")
-    return found
 
 
 def _statements(sql: str) -> list[str]:
@@ -73,17 +49,14 @@ def _adopt_unversioned(db: sqlite3.Connection) -> None:
 def migrate(db: sqlite3.Connection, migrations: list[Migration] | None = None) -> list[int]:
     """Apply, in order and each in its own transaction, the migrations the database has not had yet; returns the
     versions applied. Two processes opening the same file at once apply each version once."""
-    migrations = load_migrations() if migrations is None else migrations
+    migrations = load_migrations(SQLITE_MIGRATIONS) if migrations is None else migrations
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations"
         " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
     )
     newest = schema_version(db)
     if newest > len(migrations):
-        raise SchemaTooNewError(
-            f"the database has schema version {newest}, but this version of the service knows only up to "
-            f"{len(migrations)}: run the newer service, or restore a backup made for this one"
-        )
+        raise SchemaTooNewError(too_new_message(newest, len(migrations)))
     applied = []
     for migration in migrations:
         db.execute("BEGIN IMMEDIATE")  # holds the write lock: another process waits, then finds the version done
@@ -144,9 +117,12 @@ def schema_version(db: sqlite3.Connection) -> int:
         return 0
 
 
-class SqliteStore:
-    """A store on one SQLite connection shared by the threads of a process: every use holds the lock, every write
-    is one transaction (the job store and the library are both made this way)."""
+class SqliteDatabase(Database):
+    """One SQLite connection shared by the threads of a process: every use holds the lock, every write is one
+    transaction."""
+
+    engine = "sqlite"
+    insertion_order = "rowid"
 
     def __init__(self, path: Path):
         self.path = path
@@ -154,12 +130,10 @@ class SqliteStore:
         self._db = open_database(path)  # migrated to the newest schema
 
     def close(self) -> None:
-        """Close the database."""
         with self._lock:
             self._db.close()
 
-    def _transaction(self, callback):
-        """callback(db) in one write transaction (rolled back if it raises); returns what it returns."""
+    def transaction(self, callback):
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -169,3 +143,7 @@ class SqliteStore:
                 raise
             self._db.execute("COMMIT")
             return outcome
+
+    def read(self, sql, parameters=()):
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()

@@ -35,6 +35,41 @@ def clean_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of this test session (started when a test first needs it), removed at its end."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer(free_port())
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """A new, empty PostgreSQL database of the session's server: its URL."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_settings(request) -> dict:
+    """The settings that put an app's jobs and library on each engine in turn: the SQLite file, then PostgreSQL.
+    A test module runs its tests on both by overriding `app` with it."""
+    return {"database_url": request.getfixturevalue("postgres_url")} if request.param == "postgres" else {}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    """A migrated database of each engine in turn: the embedded SQLite file, and PostgreSQL; closed at the end."""
+    from storage import open_database
+
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    opened = open_database(tmp_path / "data", url)
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
 def fake_model():
     """A fake model answering with text taken from its prompt."""

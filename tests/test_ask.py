@@ -31,6 +31,12 @@ def ask(client, question: str, document_ids: list[str], **extra):
     return post_json(client, "/ask", {"question": question, "document_ids": document_ids, **extra})
 
 
+@pytest.fixture
+def app(make_app, fake_model, database_settings):
+    """This module's app, on SQLite and then on PostgreSQL."""
+    return make_app(fake_model, **database_settings)
+
+
 def test_an_answer_is_proved_by_quotes_of_its_pages(client, fake_model, library):
     fake_model.responses.append("The lighthouse was automated in 1985, when the last keeper left the island.")
     answer = ask(client, "When was the lighthouse automated?", list(library.values()))

@@ -1,4 +1,5 @@
-"""The SQLite job store: FIFO claims, queue limit, cancel in both states, restart, cache, purge, checkpoints."""
+"""The job store, on SQLite and on PostgreSQL alike: FIFO claims, queue limit, cancel in both states, restart,
+cache, purge, checkpoints, one job per identical request."""
 
 import io
 import os
@@ -17,6 +18,7 @@ from jobs.store import (
     SUCCEEDED,
     QueueFullError,
     SqliteJobStore,
+    SqlJobStore,
 )
 
 # What the service stores for a cancelled job (the API's error table makes it); the store keeps what it is given.
@@ -24,10 +26,8 @@ CANCELLED_ERROR = {"code": "cancelled", "message": "the job was cancelled"}
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    yield store
-    store.close()
+def store(database):
+    return SqlJobStore(database)  # the database fixture closes it
 
 
 def test_jobs_run_first_in_first_out(store):
@@ -55,8 +55,8 @@ def test_result_drops_the_input_and_is_cached(store):
     store.succeed(job.id, {"summary": "Short."})
     done = store.get(job.id)
     assert (done.status, done.result, done.input) == (SUCCEEDED, {"summary": "Short."}, None)
-    with store._lock:  # and the input is really gone from the file, not only left out of reads
-        assert store._db.execute("SELECT input FROM jobs WHERE id = ?", (job.id,)).fetchone()[0] is None
+    # And the input is really gone from the database, not only left out of reads.
+    assert store._db.read_one("SELECT input FROM jobs WHERE id = ?", (job.id,))[0] is None
     assert store.cached_result("k1", max_age_s=60).id == job.id
     assert store.cached_result("k2", max_age_s=60) is None
 
@@ -126,10 +126,8 @@ def test_a_job_another_live_process_runs_is_left_alone_and_a_dead_ones_is_taken_
     live = store.create("summary", {}, b"one")
     dead = store.create("summary", {}, b"two")
     store.claim_next(), store.claim_next()
-    with store._lock:
-        store._db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{socket.gethostname()}:1:parent", live.id))
-        store._db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{socket.gethostname()}:{_dead_pid()}:x",
-                                                                      dead.id))
+    store._db.write("UPDATE jobs SET owner = ? WHERE id = ?", (f"{socket.gethostname()}:1:parent", live.id))
+    store._db.write("UPDATE jobs SET owner = ? WHERE id = ?", (f"{socket.gethostname()}:{_dead_pid()}:x", dead.id))
     assert SqliteJobStore(path).requeue_interrupted(CANCELLED_ERROR) == 1  # pid 1 is alive: a reload's old worker, say
     assert store.get(live.id).status == "running" and store.get(dead.id).status == "queued"
 
@@ -175,6 +173,26 @@ def test_a_cancel_for_a_client_that_left_spares_a_job_another_request_joined(sto
     assert store.cancel(alone.id, CANCELLED_ERROR, unless_shared=True).status == CANCELLED
     spared = store.cancel(joined.id, CANCELLED_ERROR, unless_shared=True)
     assert (spared.status, spared.shared) == (QUEUED, True)
+
+
+def test_identical_requests_at_the_same_instant_make_one_job(store):
+    made: list = []
+
+    def submit():
+        made.append(store.create("summary", {}, b"same", request_key="k-same"))
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({job.id for job in made}) == 1
+    assert store.get(made[0].id).shared
+    assert store.queue_depth() == 1
+    # Once it is being cancelled, an identical request makes a new job instead of joining one that will not answer.
+    store.claim_next()
+    store.cancel(made[0].id, CANCELLED_ERROR)
+    assert store.create("summary", {}, b"same", request_key="k-same").id != made[0].id
 
 
 def test_a_jobs_file_is_kept_and_read_back_a_chunk_at_a_time_and_purged_with_it(store):

@@ -26,6 +26,12 @@ def add_text(client, text: str = PORT_AVEN, title: str | None = "Port Aven", **h
     return post_json(client, "/documents", body, headers=headers)
 
 
+@pytest.fixture
+def app(make_app, fake_model, database_settings):
+    """This module's app, on SQLite and then on PostgreSQL."""
+    return make_app(fake_model, **database_settings)
+
+
 def test_a_text_is_stored_once(client):
     first = add_text(client)
     assert first.status_code == 201, first.get_json()
@@ -218,7 +224,17 @@ def test_an_unnamed_key_needs_the_owner_secret():
 
 def test_the_library_tables_are_in_the_data_store(client, app):
     add_text(client)
-    path = app.extensions["settings"].data_dir / "jobs.sqlite3"
-    with sqlite3.connect(path) as db:
-        assert db.execute("SELECT COUNT(*) FROM passages").fetchone()[0] >= 1
-        assert db.execute("SELECT COUNT(*) FROM passages_index WHERE passages_index MATCH 'keeper'").fetchone()[0]
+    settings = app.extensions["settings"]
+    if settings.database_url is None:
+        with sqlite3.connect(settings.data_dir / "jobs.sqlite3") as db:
+            assert db.execute("SELECT COUNT(*) FROM passages").fetchone()[0] >= 1
+            assert db.execute("SELECT COUNT(*) FROM passages_index WHERE passages_index MATCH 'keeper'").fetchone()[0]
+        db.close()
+    else:  # PostgreSQL's own full-text search: the stemmed words of each passage, in a GIN index
+        import psycopg
+
+        with psycopg.connect(settings.database_url.get_secret_value()) as db:
+            assert db.execute("SELECT COUNT(*) FROM passages").fetchone()[0] >= 1
+            assert db.execute("SELECT COUNT(*) FROM passages WHERE words @@ plainto_tsquery('english', 'keepers')"
+                              ).fetchone()[0]
+        assert not (settings.data_dir / "jobs.sqlite3").exists()  # nothing went to the embedded file

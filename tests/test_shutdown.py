@@ -171,8 +171,7 @@ def test_a_live_worker_takes_back_the_job_of_a_worker_that_died(make_app, tmp_pa
     ended = subprocess.Popen(["true"])
     ended.wait()
     dead_worker.owner = f"{socket.gethostname()}:{ended.pid}:gone"
-    with dead_worker._lock:
-        dead_worker._db.execute("UPDATE jobs SET owner = ? WHERE id = ?", (dead_worker.owner, job_id))
+    dead_worker._db.write("UPDATE jobs SET owner = ? WHERE id = ?", (dead_worker.owner, job_id))
     job = app.test_client().get(f"/jobs/{job_id}?wait=10").get_json()
     assert job["status"] == "succeeded" and job["result"]["summary"]
     dead_worker.close()

@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from storage.errors import SchemaTooNewError
-from storage.sqlite import load_migrations, migrate, open_database, schema_version
+from storage.schema import load_migrations
+from storage.sqlite import SQLITE_MIGRATIONS, migrate, open_database, schema_version
 from tests.conftest import ROOT, free_port, server_env
 
 DATA = ROOT / "tests" / "data"
+VERSIONS = len(load_migrations(SQLITE_MIGRATIONS))
 
 
 def _dead_pid() -> int:
@@ -43,7 +45,7 @@ def test_a_data_folder_made_before_migrations_keeps_its_jobs(make_app, tmp_path,
 
     client = make_app(data_dir=tmp_path).test_client()
     with sqlite3.connect(path) as db:
-        assert schema_version(db) == len(load_migrations())
+        assert schema_version(db) == VERSIONS
     db.close()
     assert len(client.get("/jobs?limit=10").get_json()["jobs"]) == 5
     # The request ids that jobs kept among their options moved to a column of their own (migration 2).
@@ -68,11 +70,11 @@ def test_a_data_folder_made_before_migrations_keeps_its_jobs(make_app, tmp_path,
 def test_a_new_database_gets_every_version_once(tmp_path):
     path = tmp_path / "new.sqlite3"
     db = open_database(path)
-    assert schema_version(db) == len(load_migrations())
+    assert schema_version(db) == VERSIONS
     db.close()
     again = sqlite3.connect(path, isolation_level=None)
     assert migrate(again) == []  # nothing left to apply
-    assert again.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(load_migrations())
+    assert again.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == VERSIONS
     again.close()
 
 
@@ -93,7 +95,7 @@ def test_several_workers_opening_a_new_database_at_once_apply_each_version_once(
         thread.join()
     assert errors == []
     rows = opened[0].execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
-    assert [row[0] for row in rows] == list(range(1, len(load_migrations()) + 1))
+    assert [row[0] for row in rows] == list(range(1, VERSIONS + 1))
     for db in opened:
         db.close()
 
@@ -131,7 +133,7 @@ def test_migration_files_must_be_numbered_in_order(tmp_path, names, problem):
 
 def test_a_database_from_a_newer_service_is_refused_with_one_line(make_app, tmp_path):
     db = open_database(tmp_path / "jobs.sqlite3")
-    db.execute("INSERT INTO schema_migrations VALUES (?, 'from_the_future', 0)", (len(load_migrations()) + 1,))
+    db.execute("INSERT INTO schema_migrations VALUES (?, 'from_the_future', 0)", (VERSIONS + 1,))
     db.close()
     with pytest.raises(SchemaTooNewError, match="newer"):
         make_app(data_dir=tmp_path)

@@ -1,0 +1,21 @@
+-- Identical requests join one job even when they reach two API nodes at the same instant: at most one queued or
+-- running job per request key (a job being cancelled no longer counts), so the second insert finds the first.
+UPDATE jobs SET request_key = NULL
+ WHERE status IN ('queued', 'running') AND cancel_requested = 0 AND request_key IS NOT NULL
+   AND seq NOT IN (SELECT MIN(seq) FROM jobs
+                    WHERE status IN ('queued', 'running') AND cancel_requested = 0 AND request_key IS NOT NULL
+                    GROUP BY request_key);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_one_active_per_request ON jobs (request_key)
+ WHERE status IN ('queued', 'running') AND cancel_requested = 0;
+
+-- A job's file is kept as numbered chunks, each read on its own as it is sent.
+CREATE TABLE IF NOT EXISTS job_file_chunks (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (job_id, number)
+);
+INSERT INTO job_file_chunks (job_id, number, data) SELECT job_id, 0, data FROM job_files;
+ALTER TABLE job_files ADD COLUMN IF NOT EXISTS size BIGINT NOT NULL DEFAULT 0;
+UPDATE job_files SET size = length(data);
+ALTER TABLE job_files DROP COLUMN data;
