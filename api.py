@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
+from llm.model import Model
 from routes import (
     audio,
     auth,
@@ -89,16 +90,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     resources.init_app(app, settings, model=model, load=load)
     errors.register_error_handlers(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(generate.bp)
-    app.register_blueprint(jobs.bp)
-    app.register_blueprint(documents.bp)
-    app.register_blueprint(questions.bp)
-    app.register_blueprint(messages.bp)
-    app.register_blueprint(audio.bp)
-    app.register_blueprint(chat.bp)
-    app.register_blueprint(web.bp)
+    if settings.role != "worker":  # a worker answers only /health and /metrics: the API nodes take requests
+        for blueprint in (generate.bp, jobs.bp, documents.bp, questions.bp, messages.bp, audio.bp, chat.bp, web.bp):
+            app.register_blueprint(blueprint)
     app.register_blueprint(metrics.bp)
-    app.register_blueprint(openapi.bp)
+    if settings.role != "worker":
+        app.register_blueprint(openapi.bp)
     _register_request_ids(app)
     auth.init_app(app, settings)
     return app
@@ -122,8 +119,9 @@ def _register_request_ids(app: Flask) -> None:
         return response
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Validate settings, make sure the model file is there (downloading it once), then serve."""
+def main(argv: list[str] | None = None, model: Model | None = None) -> None:
+    """Validate settings, make sure the model file is there (downloading it once), then serve (on model, when one
+    is given: tests run server processes on a fake one)."""
     try:
         settings = settings_from_args(argv, description=__doc__.splitlines()[0])
     except SettingsError as error:
@@ -134,15 +132,16 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         # Fail fast on a bad model choice, chat format or download; the loader then finds the file in place.
-        preflight(settings)
+        if model is None:
+            preflight(settings)
     except ModelUnavailableError as error:
         sys.exit(f"error: {error}")
     try:
-        app = create_app({"SETTINGS": settings})
+        app = create_app({"SETTINGS": settings, **({"MODEL": model} if model is not None else {})})
     except StorageError as error:
         sys.exit(f"error: {error}")
     signal.signal(signal.SIGTERM, _stop_serving)
-    log.info("serving on http://%s:%d (model loading)", settings.host, settings.port)
+    log.info("serving on http://%s:%d as %s (model loading)", settings.host, settings.port, settings.role)
     try:
         app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
     except (KeyboardInterrupt, SystemExit):

@@ -235,6 +235,15 @@ class Settings(BaseSettings):
         None, description="A PostgreSQL database (postgresql://user:password@host:5432/name) for jobs and the library "
         "instead of the SQLite file in DATA_DIR: what several API nodes and workers share.",
     )
+    role: Literal["all", "api", "worker"] = Field(
+        "all", description="What this process does: all (the API and a worker on one machine), api (HTTP only, no "
+        "model weights: the workers run the jobs) or worker (loads the model and runs jobs; answers only /health and "
+        "/metrics). api and worker need DATABASE_URL.",
+    )
+    worker_timeout_s: float = Field(
+        30.0, ge=3, le=3600, description="A worker whose heartbeat is older than this is presumed dead: its job goes "
+        "to another worker and resumes from its checkpoints (heartbeats come every third of it).",
+    )
     database_pool_size: int = Field(
         10, ge=2, le=1000, description="Most connections one process keeps open to DATABASE_URL's PostgreSQL.",
     )
@@ -281,7 +290,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL (unset, the SQLite file in DATA_DIR is used)")
         return value
 
-    @field_validator("rope_scaling_type", "chat_format", "log_level", "log_format", mode="before")
+    @field_validator("rope_scaling_type", "chat_format", "log_level", "log_format", "role", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
@@ -290,6 +299,8 @@ class Settings(BaseSettings):
     def _repo_and_file_together(self) -> Settings:
         if bool(self.model_repo) != bool(self.model_file):
             raise ValueError("MODEL_REPO and MODEL_FILE must be set together")
+        if self.role != "all" and self.database_url is None:
+            raise ValueError(f"ROLE={self.role} needs DATABASE_URL: API nodes and workers share one PostgreSQL")
         if self.n_ctx and self.n_ctx < 256:
             raise ValueError("N_CTX must be 0 (the model's own) or at least 256")
         keys = self.api_keys()

@@ -1,6 +1,8 @@
 """The job service: what the HTTP layer asks of jobs (submit, get, wait, follow, cancel, abandon, list), and the
-worker threads of a process that run them first in first out on the process's model (one per slot of the model, so
-several jobs share a batching engine). Every change wakes whoever waits."""
+workers of a process that run them on the process's model (one per slot of the model, so several jobs share a
+batching engine). On one machine the workers are threads that take jobs first in first out from the store; on
+PostgreSQL the task queue (jobs/queue.py) hands jobs to the workers of many processes. Every change wakes whoever
+waits, in this process and (jobs/broadcast.py) in the others."""
 
 from __future__ import annotations
 
@@ -11,11 +13,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from jobs.broadcast import Broadcast
 from jobs.errors import JobCancelledError, JobNotFoundError, TooManyWaitingError
 from jobs.signals import Signals
 from jobs.store import CANCELLED, FAILED, KEPT_WITH_DOCUMENT, Job, JobStore, StoredFile
+from storage.errors import StorageUnavailableError
+
+if TYPE_CHECKING:
+    from jobs.queue import TaskQueue
 
 log = logging.getLogger(__name__)
 CANCEL_CHECK_S = 0.25  # a running call asks the store whether it was cancelled at most this often
@@ -23,6 +30,7 @@ RECOVERY_CHECK_S = 30.0  # how often a live worker takes back the jobs of dead o
 PURGE_EVERY_S = 600.0  # how often finished jobs past their time to live are deleted
 FOLLOW_POLL_S = 1.0  # a follower looks at its job at least this often, even without a wake-up
 STREAM_KEEP_S = 60.0  # how long a job's streamed text stays in memory after it ends
+STREAM_SETTLE_S = 2.0  # how long a follower waits for the last streamed pieces of a job that ended elsewhere
 
 Execute = Callable[[Job, "JobControl"], dict]
 # The client-facing {"code", "message"} of an error a job ended with (the API's one error table makes it).
@@ -89,6 +97,12 @@ class TextStreams:
         with self._lock:
             return self._texts.get(job_id, "")
 
+    def streaming(self, job_id: str) -> bool:
+        """Whether the job has streamed text here and its end has not been heard yet (another process runs it:
+        the last pieces may still be on their way)."""
+        with self._lock:
+            return job_id in self._texts and job_id not in self._ended
+
     def end(self, job_id: str) -> None:
         """The job has ended: its text is forgotten STREAM_KEEP_S from now."""
         now = time.monotonic()
@@ -121,8 +135,12 @@ class JobService:
     def __init__(self, store: JobStore, execute: Execute, describe_error: DescribeError, *, ttl_s: float,
                  max_queue: int, can_run: Callable[[], bool] = lambda: True, poll_s: float = 1.0,
                  on_end: Callable[[Job], None] | None = None, workers: int = 1, signals: Signals | None = None,
-                 max_waiting: int | None = None, capacity: Callable[[], int] | None = None):
+                 max_waiting: int | None = None, capacity: Callable[[], int] | None = None,
+                 queue: TaskQueue | None = None, broadcast: Broadcast | None = None, runs_jobs: bool = True):
         self.store = store
+        self._queue = queue  # None: this process's threads take jobs from the store
+        self._broadcast = broadcast or Broadcast()
+        self._runs_jobs = runs_jobs  # False on an API node: the workers are other processes
         self._on_end = on_end
         self._can_run = can_run
         self._execute = execute
@@ -157,7 +175,7 @@ class JobService:
             job = self.store.create(
                 new.task, new.options, new.input, input_kind=new.input_kind, filename=new.filename,
                 request_key=new.request_key, request_id=new.request_id, max_queue=self._max_queue,
-                library=new.library, document_ids=new.document_ids,
+                library=new.library, document_ids=new.document_ids, enqueue=self._enqueue,
             )
             self._wake_workers()
         return job
@@ -201,6 +219,9 @@ class JobService:
         with self._signals.watching(job_id) as waiter:
             while True:
                 job = self.get(job_id)
+                settle_until = time.monotonic() + STREAM_SETTLE_S
+                while job.finished and self.streams.streaming(job_id) and time.monotonic() < settle_until:
+                    waiter.wait(0.05)  # the job ended elsewhere: its last streamed pieces arrive before its end
                 state = (job.status, job.progress, len(self.streams.text(job_id)))
                 if state != last_state or job.finished:
                     yield job
@@ -253,15 +274,48 @@ class JobService:
 
     # Lifecycle
 
+    @property
+    def _enqueue(self):
+        return self._queue.enqueue if self._queue is not None else None
+
     def start(self) -> None:
-        """Requeue jobs a crash left running, then start the worker threads."""
-        requeued = self.store.requeue_interrupted(self._cancellation("the job was cancelled"))
-        if requeued:
-            log.info("requeued %d job(s) interrupted by a restart", requeued)
-        for number in range(self._workers):
-            thread = threading.Thread(target=self._work, args=(number,), name=f"job-worker-{number}", daemon=True)
+        """Hear the other processes' changes; then start the workers: on one machine, requeue the jobs a crash left
+        running and start the worker threads; on the task queue, start taking jobs once the model is ready."""
+        self._broadcast.start(on_change=self._signals.notify, on_text=self.streams.append, on_end=self.streams.end,
+                              on_gap=self._signals.notify_all)
+        if self._queue is None:
+            requeued = self.store.requeue_interrupted(self._cancellation("the job was cancelled"))
+            if requeued:
+                log.info("requeued %d job(s) interrupted by a restart", requeued)
+        targets = [] if not self._runs_jobs else [self._work] * self._workers if self._queue is None else [
+            self._join_task_queue]
+        for number, target in enumerate(targets):
+            thread = threading.Thread(target=target, args=(number,), name=f"job-worker-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _join_task_queue(self, _number: int) -> None:
+        """Take jobs from the task queue, as many at once as the model has slots, once the model is ready (and
+        keep the housekeeping going meanwhile)."""
+        while not self._stop.is_set() and not self._can_run():
+            self._stop.wait(self._poll_s)
+        if self._stop.is_set():
+            return
+        self._queue.start_worker(self._run_handed, concurrency=max(1, self._capacity()))
+        while not self._stop.wait(self._poll_s):
+            self._housekeeping()
+
+    def _run_handed(self, job_id: str, lease: str) -> None:
+        """Run a job the task queue handed to this process, under its lease."""
+        if self._stop.is_set():  # handed over just as shutdown began: queued again for another worker
+            self.store.enqueue(job_id, self._enqueue)
+            return
+        job = self.store.claim(job_id, lease, self._cancellation("the job was cancelled"))
+        self._notify_job(job_id)
+        if job is None:  # cancelled before it ran, or ended already
+            return
+        self._run(job, lease)
+        self._after_run(job)
 
     @property
     def stopping(self) -> bool:
@@ -279,12 +333,15 @@ class JobService:
         """Shut down and wait for the worker threads to leave the store consistent."""
         self.begin_shutdown(grace_s)
         deadline = time.monotonic() + grace_s + 30
+        if self._queue is not None:
+            self._queue.stop_worker(max(0.0, deadline - time.monotonic()))
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def close(self) -> None:
         """Stop at once (cutting a running call short) and close the store, once the worker has let go of it."""
         self.stop(0.0)
+        self._broadcast.close()
         if any(thread.is_alive() for thread in self._threads):
             log.warning("the job worker did not stop; the job store is left open")
             return
@@ -295,9 +352,10 @@ class JobService:
         self._wake_workers()
         self._signals.notify_all()
 
-    def _notify_job(self, job_id: str) -> None:
-        """Wake the job's waiters."""
+    def _notify_job(self, job_id: str, *, ended: bool = False) -> None:
+        """Wake the job's waiters, here and in the other processes."""
         self._signals.notify(job_id)
+        self._broadcast.job_changed(job_id, ended=ended)
 
     def _wake_workers(self) -> None:
         with self._changed:
@@ -319,23 +377,28 @@ class JobService:
                 continue
             self._notify_job(job.id)
             self._run(job)
-            ended = self.store.get(job.id)
-            if self._on_end is not None and ended is not None and ended.finished:
-                self._on_end(ended)
-            self._notify_job(job.id)
+            self._after_run(job)
 
-    def _run(self, job: Job) -> None:
+    def _after_run(self, job: Job) -> None:
+        ended = self.store.get(job.id)
+        if self._on_end is not None and ended is not None and ended.finished:
+            self._on_end(ended)
+        self._notify_job(job.id, ended=ended is None or ended.finished)
+
+    def _run(self, job: Job, lease: str | None = None) -> None:
         def progress(stage: str, done: int, total: int) -> None:
-            self.store.set_progress(job.id, stage, done, total)
+            self.store.set_progress(job.id, stage, done, total, lease)
             self._notify_job(job.id)
 
         last_check = {"at": 0.0, "answer": False}
 
         def cancel_requested(fresh: bool) -> bool:
-            # Between tokens (fresh=False) the store is read at most every CANCEL_CHECK_S.
+            # Between tokens (fresh=False) the store is read at most every CANCEL_CHECK_S. A job whose lease went
+            # to another worker (this one was presumed dead) stops too: its work would be refused.
             if fresh or time.monotonic() - last_check["at"] >= CANCEL_CHECK_S:
                 current = self.store.get(job.id)
-                last_check.update(at=time.monotonic(), answer=current is None or current.cancel_requested)
+                lost = current is not None and lease is not None and current.owner != lease
+                last_check.update(at=time.monotonic(), answer=current is None or current.cancel_requested or lost)
             return last_check["answer"]
 
         control = JobControl(
@@ -349,26 +412,33 @@ class JobService:
         try:
             result = self._execute(job, control)
         except Exception as error:  # noqa: BLE001 - every failure must end the job with a reason
-            self._end_job(job, error)
+            self._end_job(job, error, lease)
         else:
-            if not self.store.succeed(job.id, result):
+            if not self.store.succeed(job.id, result, lease):
                 log.warning("job %s was taken over by another worker; this result is dropped", job.id)
         finally:
             self.streams.end(job.id)
 
     def _stream(self, job_id: str, piece: str) -> None:
         self.streams.append(job_id, piece)
-        self._notify_job(job_id)
+        self._signals.notify(job_id)
+        self._broadcast.text_streamed(job_id, piece)
 
-    def _end_job(self, job: Job, error: Exception) -> None:
+    def _end_job(self, job: Job, error: Exception, lease: str | None = None) -> None:
         """End a job that raised: cancelled, put back for a shutdown, or failed with the error."""
-        if self._cancel_requested(job.id):
-            self.store.fail(job.id, self._cancellation("the job was cancelled", job), CANCELLED)
+        if isinstance(error, StorageUnavailableError) and self._queue is not None:
+            # The database went away under the job (a restart, a failover): not the job's fault. It goes back in
+            # the queue and resumes from its checkpoints; if the database is still away, the queue's heartbeat
+            # check hands it out again later.
+            if self.store.release(job.id, lease, self._enqueue):
+                log.warning("job %s lost the database; put back in the queue", job.id)
+        elif self._cancel_requested(job.id):
+            self.store.fail(job.id, self._cancellation("the job was cancelled", job), CANCELLED, lease)
         elif self._stop.is_set():
-            self.store.release(job.id)
-            log.info("job %s put back in the queue by shutdown; it resumes from its checkpoints", job.id)
-        else:
-            self.store.fail(job.id, self._describe_error(error, job), FAILED)
+            if self.store.release(job.id, lease, self._enqueue):
+                log.info("job %s put back in the queue by shutdown; it resumes from its checkpoints", job.id)
+        elif not self.store.fail(job.id, self._describe_error(error, job), FAILED, lease):
+            log.warning("job %s was taken over by another worker; its error here is dropped", job.id)
 
     def _cancel_requested(self, job_id: str) -> bool:
         current = self.store.get(job_id)

@@ -9,7 +9,7 @@ import socket
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,6 +24,10 @@ STATUSES = (QUEUED, RUNNING, *FINISHED)
 # Results of these tasks made from a stored document are kept as long as the document, past JOB_TTL_HOURS.
 KEPT_WITH_DOCUMENT = ("summary", "points")
 FILE_CHUNK_BYTES = 1 << 20  # a job's file is stored this much at a time
+
+
+# Hands a job to the task queue inside the transaction that queues it (connection, job id): both commit or neither.
+Enqueue = Callable[[Any, str], None]
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Job:
     attempts: int = 0
     cancel_requested: bool = False
     shared: bool = False  # a second, identical request joined it: no single client owns it
+    owner: str | None = None  # the lease of the worker running it: only that worker's writes count
 
     @property
     def finished(self) -> bool:
@@ -72,7 +77,8 @@ class JobStore(ABC):
     @abstractmethod
     def create(self, task: str, options: dict, input: bytes, *, input_kind: str = "text",
                filename: str | None = None, request_key: str | None = None, request_id: str | None = None,
-               max_queue: int | None = None, library: str = "", document_ids: tuple[str, ...] = ()) -> Job:
+               max_queue: int | None = None, library: str = "", document_ids: tuple[str, ...] = (),
+               enqueue: Enqueue | None = None) -> Job:
         """Queue a new job of a library, reading the stored documents named (their deletion ends it), or join the
         identical request's job if one is queued or running (returned marked shared: one job per request key, even
         for two API nodes at the same instant); raises QueueFullError when max_queue jobs are already waiting
@@ -95,15 +101,22 @@ class JobStore(ABC):
         """Recent jobs (of one library, or all), newest first, without their inputs."""
 
     @abstractmethod
-    def set_progress(self, job_id: str, stage: str, done: int, total: int) -> None:
-        """Record how far a running job has come."""
+    def claim(self, job_id: str, lease: str, cancelled_error: dict) -> Job | None:
+        """Claim one job for the worker that the queue handed it to, under a new lease: a queued one, or a running
+        one whose worker was presumed dead (the queue hands a job out again only then). None if it has ended (or is
+        ended now with cancelled_error, having been cancelled before its worker died)."""
 
     @abstractmethod
-    def succeed(self, job_id: str, result: dict) -> bool:
-        """Store the result of a job this store claimed; False (nothing stored) if another worker has it now."""
+    def set_progress(self, job_id: str, stage: str, done: int, total: int, lease: str | None = None) -> None:
+        """Record how far a running job has come (not if another lease holds it now)."""
 
     @abstractmethod
-    def fail(self, job_id: str, error: dict, status: str = FAILED) -> bool:
+    def succeed(self, job_id: str, result: dict, lease: str | None = None) -> bool:
+        """Store the result of a job this store claimed (under this lease, when one was given); False (nothing
+        stored) if another worker has it now."""
+
+    @abstractmethod
+    def fail(self, job_id: str, error: dict, status: str = FAILED, lease: str | None = None) -> bool:
         """Store the error (or mark cancelled) of a job this store claimed; False as for succeed."""
 
     @abstractmethod
@@ -112,8 +125,13 @@ class JobStore(ABC):
         and calls); unless_shared: leave a job that an identical request joined alone (in the same transaction)."""
 
     @abstractmethod
-    def release(self, job_id: str) -> None:
-        """Put a running job back at its place in the queue (shutdown); its checkpoints stay."""
+    def release(self, job_id: str, lease: str | None = None, enqueue: Enqueue | None = None) -> bool:
+        """Put a running job back at its place in the queue (shutdown); its checkpoints stay. enqueue hands it to
+        the task queue again, in the same transaction. False if another worker holds it now."""
+
+    @abstractmethod
+    def enqueue(self, job_id: str, enqueue: Enqueue) -> None:
+        """Hand a queued job to the task queue again (one that a worker shutting down was handed)."""
 
     @abstractmethod
     def requeue_interrupted(self, cancelled_error: dict) -> int:
@@ -177,6 +195,7 @@ class SqlJobStore(JobStore):
 
     def __init__(self, database: Database):
         self._db = database
+        self.database = database
         # Who runs a claimed job: this host, this process, this store (a process may open the store again).
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -215,10 +234,11 @@ class SqlJobStore(JobStore):
             error=json.loads(row["error"]) if row["error"] else None,
             started_at=row["started_at"], finished_at=row["finished_at"], attempts=row["attempts"],
             cancel_requested=bool(row["cancel_requested"]), shared=bool(row["shared"]), library=row["library"],
+            owner=row["owner"],
         )
 
     def create(self, task, options, input, *, input_kind="text", filename=None, request_key=None, request_id=None,
-               max_queue=None, library="", document_ids=()):
+               max_queue=None, library="", document_ids=(), enqueue=None):
         job_id = uuid.uuid4().hex
 
         def insert(db):
@@ -238,6 +258,8 @@ class SqlJobStore(JobStore):
                 return self._attach(db, request_key)
             db.executemany("INSERT INTO job_documents (job_id, document_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                            [(job_id, document_id) for document_id in document_ids])
+            if enqueue is not None:
+                enqueue(db, job_id)
             return db.execute(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)).fetchone()
 
         return self._job(self._db.transaction(insert))
@@ -276,10 +298,27 @@ class SqlJobStore(JobStore):
         ).rowcount
         if not claimed:  # another worker took it first
             return None
+        return self._claimed(db, job_id)
+
+    def _claimed(self, db, job_id: str) -> Job:
         job = self._job(db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
         job.document_ids = tuple(found[0] for found in db.execute(
             "SELECT document_id FROM job_documents WHERE job_id = ?", (job_id,)).fetchall())
         return job
+
+    def claim(self, job_id, lease, cancelled_error):
+        def claim(db):
+            row = db.execute("SELECT status, cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None or row["status"] not in (QUEUED, RUNNING):
+                return None
+            if row["status"] == RUNNING and row["cancel_requested"]:  # its worker died while it was being cancelled
+                self._end(db, job_id, CANCELLED, "error", cancelled_error)
+                return None
+            db.execute("UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1, owner = ? WHERE id = ?",
+                       (RUNNING, time.time(), lease, job_id))
+            return self._claimed(db, job_id)
+
+        return self._db.transaction(claim)
 
     def get(self, job_id):
         return self._job(self._db.read_one(f"SELECT {_WITHOUT_INPUT} FROM jobs WHERE id = ?", (job_id,)))
@@ -293,30 +332,32 @@ class SqlJobStore(JobStore):
         )
         return [self._job(row) for row in rows]
 
-    def set_progress(self, job_id, stage, done, total):
+    def set_progress(self, job_id, stage, done, total, lease=None):
         progress = json.dumps({"stage": stage, "done": done, "total": total})
-        self._db.write("UPDATE jobs SET progress = ? WHERE id = ?", (progress, job_id))
+        self._db.write("UPDATE jobs SET progress = ? WHERE id = ? AND owner = ?",
+                       (progress, job_id, lease or self.owner))
 
-    def _finish(self, job_id: str, status: str, column: str, value: dict) -> bool:
-        # column is "result" or "error", chosen by our own code, never by a request. Only the store that
-        # claimed the job may end it: a job taken over after a restart is not overwritten.
-        def finish(db):
-            updated = db.execute(
-                f"UPDATE jobs SET status = ?, {column} = ?, finished_at = ?, input = NULL"
-                " WHERE id = ? AND status = ? AND owner = ?",
-                (status, json.dumps(value), time.time(), job_id, RUNNING, self.owner),
-            ).rowcount
-            if updated:
-                db.execute("DELETE FROM checkpoints WHERE job_id = ?", (job_id,))
-            return bool(updated)
+    @staticmethod
+    def _end(db, job_id: str, status: str, column: str, value: dict, lease: str | None = None) -> bool:
+        # column is "result" or "error", chosen by our own code, never by a request. With a lease, only the worker
+        # holding it may end the job: one that was presumed dead and came back cannot overwrite the new attempt.
+        updated = db.execute(
+            f"UPDATE jobs SET status = ?, {column} = ?, finished_at = ?, input = NULL WHERE id = ? AND status = ?"
+            + (" AND owner = ?" if lease is not None else ""),
+            (status, json.dumps(value), time.time(), job_id, RUNNING, *((lease,) if lease is not None else ())),
+        ).rowcount
+        if updated:
+            db.execute("DELETE FROM checkpoints WHERE job_id = ?", (job_id,))
+        return bool(updated)
 
-        return self._db.transaction(finish)
+    def _finish(self, job_id: str, status: str, column: str, value: dict, lease: str | None) -> bool:
+        return self._db.transaction(lambda db: self._end(db, job_id, status, column, value, lease or self.owner))
 
-    def succeed(self, job_id, result):
-        return self._finish(job_id, SUCCEEDED, "result", result)
+    def succeed(self, job_id, result, lease=None):
+        return self._finish(job_id, SUCCEEDED, "result", result, lease)
 
-    def fail(self, job_id, error, status=FAILED):
-        return self._finish(job_id, status, "error", error)
+    def fail(self, job_id, error, status=FAILED, lease=None):
+        return self._finish(job_id, status, "error", error, lease)
 
     def cancel(self, job_id, error, *, unless_shared=False):
         def cancel(db):
@@ -335,11 +376,24 @@ class SqlJobStore(JobStore):
 
         return self._job(self._db.transaction(cancel))
 
-    def release(self, job_id):
-        self._db.write(
-            "UPDATE jobs SET status = ?, started_at = NULL, owner = NULL WHERE id = ? AND status = ? AND owner = ?",
-            (QUEUED, job_id, RUNNING, self.owner),
-        )
+    def release(self, job_id, lease=None, enqueue=None):
+        def release(db):
+            released = db.execute(
+                "UPDATE jobs SET status = ?, started_at = NULL, owner = NULL WHERE id = ? AND status = ? AND owner = ?",
+                (QUEUED, job_id, RUNNING, lease or self.owner),
+            ).rowcount
+            if released and enqueue is not None:
+                enqueue(db, job_id)
+            return bool(released)
+
+        return self._db.transaction(release)
+
+    def enqueue(self, job_id, enqueue):
+        def hand_over(db):
+            if db.execute("SELECT 1 FROM jobs WHERE id = ? AND status = ?", (job_id, QUEUED)).fetchone():
+                enqueue(db, job_id)
+
+        self._db.transaction(hand_over)
 
     def requeue_interrupted(self, cancelled_error):
         def requeue(db):
@@ -348,14 +402,9 @@ class SqlJobStore(JobStore):
                                           (RUNNING,)).fetchall()
                 if self._owner_gone(row["owner"])
             ]
-            error = json.dumps(cancelled_error)
             for row in orphans:
                 if row["cancel_requested"]:  # cancelled before its worker died: it stays cancelled
-                    db.execute(
-                        "UPDATE jobs SET status = ?, error = ?, finished_at = ?, input = NULL WHERE id = ?",
-                        (CANCELLED, error, time.time(), row["id"]),
-                    )
-                    db.execute("DELETE FROM checkpoints WHERE job_id = ?", (row["id"],))
+                    self._end(db, row["id"], CANCELLED, "error", cancelled_error)
                 else:
                     db.execute("UPDATE jobs SET status = ?, started_at = NULL, owner = NULL WHERE id = ?",
                                (QUEUED, row["id"]))

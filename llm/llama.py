@@ -242,6 +242,24 @@ class LlamaCppModel(_LlamaChat):
             self._llama.close()
 
 
+class LlamaVocabulary(_LlamaChat):
+    """A GGUF model's tokenizer and chat template without its weights, for an API node (ROLE=api): prompts are
+    counted, and refused when they cannot fit, before they are queued; the workers generate."""
+
+    def __init__(self, source: ModelSource, settings: Any):
+        n_ctx = _context_size(source, settings)
+        self._tokenizer_lock = threading.Lock()
+        self._vocabulary = llama_cpp.Llama(model_path=str(source.path), vocab_only=True, verbose=False)
+        self._weights = self._vocabulary._model
+        self._init_chat(source, settings, n_ctx, 1, 0)
+
+    def generate(self, messages: list[Message], params: GenerationParams) -> Completion:
+        raise ModelUnavailableError("this API node holds no model weights: its workers generate")
+
+    def close(self) -> None:
+        self._vocabulary.close()
+
+
 def _kv_cache_bytes(model: Any, cells: int) -> int:
     """Memory of the keys and values of `cells` token positions (f16, llama.cpp's default type)."""
     layers = llama_cpp.llama_model_n_layer(model)

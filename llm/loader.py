@@ -30,3 +30,10 @@ def load_model(settings) -> Model:
         model.close()
         raise
     return model
+
+
+def load_vocabulary(settings) -> Model:
+    """The tokenizer and chat template of the model the settings describe, without its weights (an API node)."""
+    from llm.llama import LlamaVocabulary
+
+    return LlamaVocabulary(resolve(settings), settings)

@@ -7,7 +7,7 @@ from flask import Blueprint
 from routes.apispec import SERVICE, answers, api
 from routes.auth import public
 from routes.errors import retry_after
-from routes.resources import get_model_host
+from routes.resources import get_jobs_database, get_model_host, get_settings, get_task_queue
 from routes.responses import json_response
 from routes.schemas import Health, HealthError, HealthUnavailable
 
@@ -31,4 +31,6 @@ def health():
     if host.state == "failed":
         error = HealthError(code="model_unavailable", message=host.failure)
         return json_response(HealthUnavailable(status="failed", error=error), 503)
-    return json_response(Health(status="ok", model=host.get().info))
+    queue = get_task_queue()
+    workers = queue.live_workers(get_jobs_database()) if queue is not None else None
+    return json_response(Health(status="ok", model=host.get().info, role=get_settings().role, workers=workers))

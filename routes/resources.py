@@ -20,23 +20,27 @@ from tasks.executor import make_executor
 
 
 def init_app(app: Flask, settings: Settings, model: Model | None = None, load: bool = True) -> ModelHost:
-    """Attach settings, the model host (loading the model unless one is given) and the job service."""
+    """Attach settings, the model host (loading the model unless one is given: on an API node, its vocabulary
+    only) and the job service (with the task queue and the other processes' news, on PostgreSQL)."""
     from routes.metrics import Metrics
     from routes.metrics import init_app as init_metrics
 
     app.extensions["settings"] = settings
     # First: a database it cannot use stops the start. Jobs and the library each have their connections.
-    store = SqlJobStore(_open_database(settings))
+    job_database = _open_database(settings)
+    store = SqlJobStore(job_database)
     library = LibraryStore(_open_database(settings))
     app.extensions["library"] = library
+    queue, broadcast = _task_queue(settings, job_database)
+    app.extensions["task_queue"] = queue
     if model is not None:
         host = ModelHost.with_model(model)
     else:
         host = ModelHost()
         if load:
-            from llm.loader import load_model
+            from llm.loader import load_model, load_vocabulary
 
-            host.start(lambda: load_model(settings))
+            host.start(lambda: (load_vocabulary if settings.role == "api" else load_model)(settings))
     app.extensions["model_host"] = host
     app.extensions["speech"] = SpeechEngine(settings.speech_command)
     metrics = Metrics(store, host)
@@ -52,11 +56,25 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
         # Under gunicorn's gevent worker, waiting requests are greenlets: the job workers wake them through the
         # event loop.
         signals=GeventSignals() if on_event_loop() else Signals(), max_waiting=settings.max_waiting,
+        queue=queue, broadcast=broadcast, runs_jobs=settings.role != "api",
     )
     service.start()
     metrics.state.waiting = lambda: service.waiting
     app.extensions["jobs"] = service
     return host
+
+
+def _task_queue(settings: Settings, database):
+    """On PostgreSQL: the task queue that hands jobs to workers, and the NOTIFY channel that tells every process
+    of job changes; on SQLite neither (this process's threads take the jobs)."""
+    if settings.database_url is None:
+        return None, None
+    from jobs.broadcast import PostgresBroadcast
+    from jobs.queue import TaskQueue, ensure_schema
+
+    ensure_schema(settings.database_url.get_secret_value())
+    return TaskQueue(settings.database_url.get_secret_value(), worker_timeout_s=settings.worker_timeout_s), \
+        PostgresBroadcast(database)
 
 
 def _open_database(settings: Settings):
@@ -84,6 +102,16 @@ def get_model_host() -> ModelHost:
 def get_speech() -> SpeechEngine:
     """The speech engine of the running app."""
     return current_app.extensions["speech"]
+
+
+def get_task_queue():
+    """The task queue of a deployment on PostgreSQL (None on one machine)."""
+    return current_app.extensions["task_queue"]
+
+
+def get_jobs_database():
+    """The database the jobs are in."""
+    return current_app.extensions["jobs"].store.database
 
 
 def get_library() -> LibraryStore:

@@ -250,6 +250,9 @@ class Health(BaseModel):
 
     status: Literal["ok"]
     model: ModelInfo
+    role: Literal["all", "api", "worker"] = Field("all", description="What this process does (ROLE).")
+    workers: int | None = Field(None, description="On PostgreSQL: workers whose heartbeat is recent, serving the "
+                                                  "deployment's model (0: jobs wait until one starts).")
 
 
 class HealthError(BaseModel):

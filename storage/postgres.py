@@ -5,8 +5,9 @@ connections, the stores' SQL with its `?` placeholders made psycopg's, and the r
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,6 +56,7 @@ class _Connection:
 
     def __init__(self, connection: psycopg.Connection):
         self._connection = connection
+        self.raw = connection  # for a library that runs its own SQL in the same transaction (the task queue)
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()):
         return self._connection.execute(_sql(sql), tuple(parameters))
@@ -138,5 +140,47 @@ class PostgresDatabase(Database):
         with _reachable(), self._pool.connection() as connection:
             return connection.execute(_sql(sql), tuple(parameters)).fetchall()
 
+    def notify(self, channel: str, payload: str) -> None:
+        """Send a notification to every connection that listens on the channel (delivered when it commits: now)."""
+        self.read("SELECT pg_notify(?, ?)", (channel, payload))
+
+    def listen(self, channel: str, on_message: Callable[[str], None], on_gap: Callable[[], None]) -> Listener:
+        """Call on_message(payload) for each notification on the channel, from a thread with a connection of its
+        own; after a connection was lost and made again, on_gap() (what was sent meanwhile is gone: re-read)."""
+        return Listener(self.url, channel, on_message, on_gap)
+
     def close(self) -> None:
         self._pool.close()
+
+
+class Listener:
+    """A thread that LISTENs on one channel, reconnecting after the database goes away."""
+
+    RETRY_S = 1.0
+
+    def __init__(self, url: str, channel: str, on_message: Callable[[str], None], on_gap: Callable[[], None]):
+        self._url, self._channel = url, channel
+        self._on_message, self._on_gap = on_message, on_gap
+        self._stop = threading.Event()
+        self.listening = threading.Event()  # set while a connection listens
+        self._thread = threading.Thread(target=self._run, name=f"listen-{channel}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as connection:
+                    connection.execute(f'LISTEN "{self._channel}"')
+                    self.listening.set()
+                    self._on_gap()
+                    while not self._stop.is_set():
+                        for notification in connection.notifies(timeout=1.0):
+                            self._on_message(notification.payload)
+            except psycopg.Error as error:
+                self.listening.clear()
+                log.warning("listening for job changes stopped (%s); reconnecting", type(error).__name__)
+                self._stop.wait(self.RETRY_S)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)

@@ -1,0 +1,151 @@
+"""The task queue of a deployment on PostgreSQL: procrastinate hands each queued job to one worker process, keeps
+a heartbeat per worker, and hands the job of a worker whose heartbeat stopped (a kill, a power loss, a network
+cut) to another one, which resumes it from its checkpoints. Our own tables keep everything else (jobs, progress,
+results); the queue holds only "run job X", deferred in the same transaction that stores job X.
+
+Why procrastinate: the queue lives in the PostgreSQL the deployment already has (one system to make highly
+available), worker liveness is a heartbeat rather than a visibility timeout tied to how long a job runs, and
+workers are long-lived processes that load the model once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import procrastinate
+import procrastinate.schema
+import psycopg
+
+from storage.errors import StorageUnavailableError
+
+log = logging.getLogger(__name__)
+QUEUE = "docservice"
+RUN_JOB = "docservice.run_job"
+RESTART_S = 2.0  # a worker loop that died (the database went away) starts again after this
+SCHEMA_LOCK = 0x71756575  # "queu": one process at a time creates procrastinate's tables
+
+# Runs a job the queue handed to this worker: (job id, lease). The lease is unique to this hand-out: only writes
+# under it count, so a worker presumed dead that comes back cannot overwrite the new attempt's result.
+RunJob = Callable[[str, str], None]
+
+
+def ensure_schema(url: str) -> None:
+    """Create procrastinate's tables, functions and triggers if the database lacks them (once, under a lock)."""
+    try:
+        with psycopg.connect(url, connect_timeout=10) as connection:
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            if connection.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()[0] is None:
+                connection.execute(procrastinate.schema.SchemaManager.get_schema())
+                log.info("created the task queue's tables (procrastinate %s)", procrastinate.__version__)
+            connection.commit()
+    except psycopg.OperationalError as error:
+        log.warning("database unavailable: %s", str(error).strip().splitlines()[0] if str(error).strip() else error)
+        raise StorageUnavailableError("the database cannot be reached now; try again shortly") from error
+
+
+class TaskQueue:
+    """Deferring jobs (any node) and running them (a worker: a thread with its own event loop)."""
+
+    def __init__(self, url: str, *, worker_timeout_s: float):
+        self._url = url
+        self._worker_timeout_s = worker_timeout_s
+        # Deferring happens on our own connection, inside our transaction: an app whose pool is never opened
+        # refuses any defer that forgets the connection.
+        self._defer_app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector())
+        self._name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker_task: asyncio.Task | None = None
+        self._stopping = threading.Event()
+
+    def enqueue(self, connection, job_id: str) -> None:
+        """Queue "run job_id" in the caller's transaction (connection: the store's, see jobs/store.py)."""
+        self._defer_app.configure_task(RUN_JOB, connection=connection.raw, queue=QUEUE).defer(job_id=job_id)
+
+    def live_workers(self, database) -> int:
+        """Workers whose heartbeat is recent."""
+        return database.read_one(
+            "SELECT COUNT(*) FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => ?)",
+            (self._worker_timeout_s,),
+        )[0]
+
+    # The worker
+
+    def start_worker(self, run_job: RunJob, concurrency: int) -> None:
+        """Run jobs in a thread of this process, concurrency at once, until stop_worker()."""
+        self._thread = threading.Thread(target=self._supervise, args=(run_job, concurrency), name="task-queue",
+                                        daemon=True)
+        self._thread.start()
+
+    def _supervise(self, run_job: RunJob, concurrency: int) -> None:
+        while not self._stopping.is_set():
+            try:
+                asyncio.run(self._work(run_job, concurrency))
+            except Exception as error:  # noqa: BLE001 - the database went away: start again once it is back
+                log.warning("the task queue's worker stopped (%s: %s); starting again", type(error).__name__,
+                            str(error).splitlines()[0] if str(error) else "")
+            self._stopping.wait(RESTART_S)
+
+    async def _work(self, run_job: RunJob, concurrency: int) -> None:
+        loop = asyncio.get_running_loop()
+        # Sync tasks run on the loop's default executor: one thread per job that may run at once, and spare ones
+        # for the connector's own blocking calls.
+        loop.set_default_executor(ThreadPoolExecutor(concurrency + 4, thread_name_prefix="job"))
+        app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=self._url, min_size=1,
+                                                                         max_size=concurrency + 2))
+
+        @app.task(name=RUN_JOB, queue=QUEUE, pass_context=True)
+        def run(context, job_id: str) -> None:
+            run_job(job_id, f"{self._name}:{context.job.id}:{context.job.attempts}")
+
+        async with app.open_async():
+            self._loop = loop
+            self._worker_task = asyncio.create_task(app.run_worker_async(
+                queues=[QUEUE], name=self._name, concurrency=concurrency, install_signal_handlers=False,
+                update_heartbeat_interval=self._worker_timeout_s / 3, stalled_worker_timeout=self._worker_timeout_s,
+                delete_jobs="successful", wait=True,
+            ))
+            sweeper = asyncio.create_task(self._retry_stalled(app))
+            try:
+                if self._stopping.is_set():
+                    self._worker_task.cancel()
+                await self._worker_task
+            except asyncio.CancelledError:
+                if not self._stopping.is_set():
+                    raise
+            finally:
+                sweeper.cancel()
+
+    async def _retry_stalled(self, app: procrastinate.App) -> None:
+        """Hand the jobs of workers whose heartbeat stopped to the queue again (each worker looks; a job is handed
+        out once, since retrying a job that another worker already retried fails)."""
+        while True:
+            await asyncio.sleep(self._worker_timeout_s / 3)
+            try:
+                stalled = await app.job_manager.get_stalled_jobs(queue=QUEUE,
+                                                                 seconds_since_heartbeat=self._worker_timeout_s)
+            except Exception as error:  # noqa: BLE001 - the database is away; the next look tries again
+                log.warning("could not look for stalled jobs: %s", type(error).__name__)
+                continue
+            for job in stalled:
+                try:
+                    await app.job_manager.retry_job(job)
+                    log.warning("job %s: its worker stopped answering; handed to another worker",
+                                job.task_kwargs.get("job_id"))
+                except Exception:  # noqa: BLE001 - another worker retried it first
+                    continue
+
+    def stop_worker(self, timeout: float) -> None:
+        """Stop taking jobs; the running ones end (the job service cuts them short after its grace)."""
+        self._stopping.set()
+        if self._loop is not None and self._worker_task is not None:
+            self._loop.call_soon_threadsafe(self._worker_task.cancel)
+        if self._thread is not None:
+            self._thread.join(timeout)
