@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
+from jobs.errors import DeploymentMismatchError
 from llm.model import Model
 from routes import (
     audio,
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None, model: Model | None = None) -> None:
         sys.exit(f"error: {error}")
     try:
         app = create_app({"SETTINGS": settings, **({"MODEL": model} if model is not None else {})})
-    except StorageError as error:
+    except (StorageError, DeploymentMismatchError) as error:
         sys.exit(f"error: {error}")
     signal.signal(signal.SIGTERM, _stop_serving)
     log.info("serving on http://%s:%d as %s (model loading)", settings.host, settings.port, settings.role)

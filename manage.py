@@ -3,6 +3,7 @@
 
     python3 manage.py serve [api.py flags]   install what the service needs, then start it
     python3 manage.py worker [api.py flags]  install, then start a model worker (ROLE=worker; needs DATABASE_URL)
+    python3 manage.py move-to-postgres URL [DATA_DIR]   move a SQLite data/ folder into an empty PostgreSQL
     python3 manage.py test [pytest args]     install what the tests need, lint, then run the whole suite
     python3 manage.py test-container         build the container image and test it running (needs podman)
     python3 manage.py install [--dev] [--bench]   only install (--bench adds the benchmark data and scorers)
@@ -196,6 +197,9 @@ def main(argv: list[str]) -> None:
     elif command == "worker":
         install(dev=False)
         os.execv(PYTHON, [str(PYTHON), str(ROOT / "api.py"), "--role", "worker", *rest])
+    elif command == "move-to-postgres":
+        install(dev=False)
+        os.execv(PYTHON, [str(PYTHON), "-m", "storage.move", *rest])
     elif command == "test":
         install(dev=True)
         _run(PYTHON, "-m", "ruff", "check", ".")

@@ -28,3 +28,7 @@ class TooManyWaitingError(JobError):
 class ResultNotReadyError(JobError):
     """A synchronous request's job is still running past SYNC_TIMEOUT_S and its answer cannot be a job reference
     (audio saved with `curl --output`): it says where the result will be."""
+
+
+class DeploymentMismatchError(JobError):
+    """This process serves another model than the live workers of its deployment: it must not start."""

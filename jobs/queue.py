@@ -23,6 +23,7 @@ import procrastinate
 import procrastinate.schema
 import psycopg
 
+from jobs.errors import DeploymentMismatchError
 from storage.errors import StorageUnavailableError
 
 log = logging.getLogger(__name__)
@@ -69,12 +70,34 @@ class TaskQueue:
         """Queue "run job_id" in the caller's transaction (connection: the store's, see jobs/store.py)."""
         self._defer_app.configure_task(RUN_JOB, connection=connection.raw, queue=QUEUE).defer(job_id=job_id)
 
-    def live_workers(self, database) -> int:
-        """Workers whose heartbeat is recent."""
-        return database.read_one(
+    def join_deployment(self, database, model_name: str) -> None:
+        """Record this process's model as the deployment's, or raise DeploymentMismatchError when live workers
+        serve another one (a deployment serves one model; with no live worker, the newcomer's model is it)."""
+        def join(db) -> str | None:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK,))
+            row = db.execute("SELECT value FROM deployment WHERE name = 'model'").fetchone()
+            if row is not None and row[0] != model_name and self._live(db):
+                return row[0]
+            db.execute("INSERT INTO deployment (name, value) VALUES ('model', ?)"
+                       " ON CONFLICT (name) DO UPDATE SET value = excluded.value", (model_name,))
+            return None
+
+        served = database.transaction(join)
+        if served is not None:
+            raise DeploymentMismatchError(
+                f"this process serves model {model_name!r}, but the deployment's live workers serve {served!r}: "
+                "set the same model everywhere (to change it, stop every worker first)"
+            )
+
+    def _live(self, db) -> int:
+        return db.execute(
             "SELECT COUNT(*) FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => ?)",
             (self._worker_timeout_s,),
-        )[0]
+        ).fetchone()[0]
+
+    def live_workers(self, database) -> int:
+        """Workers whose heartbeat is recent."""
+        return database.transaction(self._live)
 
     # The worker
 

@@ -33,6 +33,10 @@ def init_app(app: Flask, settings: Settings, model: Model | None = None, load: b
     app.extensions["library"] = library
     queue, broadcast = _task_queue(settings, job_database)
     app.extensions["task_queue"] = queue
+    if queue is not None:  # one model per deployment: known without loading it
+        from llm.source import resolve
+
+        queue.join_deployment(job_database, model.name if model is not None else resolve(settings).name)
     if model is not None:
         host = ModelHost.with_model(model)
     else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.conftest import ServerProcess, free_port, long_text, server_env, streamed_text
+from tests.conftest import ROOT, ServerProcess, free_port, long_text, server_env, streamed_text
 
 # Slow enough to act while a job runs; parts small enough that a long text has many (each one a checkpoint).
 NODE_SETTINGS = {"FAKE_SECONDS_PER_TOKEN": "0.02", "FAKE_N_CTX": "512", "SUMMARY_READ_TOKENS": "0",
@@ -99,6 +100,17 @@ def test_a_job_sent_to_one_api_node_runs_on_a_worker_and_is_seen_from_the_other(
     job = second.finished_job(job_id, timeout=60)
     assert job["status"] == "succeeded" and job["result"]["summary"]
     assert int(cluster.row(job_id)["owner"].split(":")[1]) in {worker.process.pid for worker in workers}
+
+
+def test_a_worker_with_another_model_refuses_to_start_with_one_line(cluster):
+    cluster.ensure()
+    env = server_env(DATABASE_URL=cluster.database_url, ROLE="worker", FAKE_MODEL_NAME="another-model",
+                     **NODE_SETTINGS)
+    refused = subprocess.run([sys.executable, "-m", "tests.fake_node", "--port", str(free_port())], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: this process serves model 'another-model', "
+                                                              "but the deployment's live workers serve 'fake-model'")
 
 
 def test_a_worker_killed_mid_job_leaves_it_to_another_that_resumes_it(cluster):
