@@ -29,6 +29,11 @@ from storage.errors import StorageUnavailableError
 log = logging.getLogger(__name__)
 QUEUE = "docservice"
 RUN_JOB = "docservice.run_job"
+HELP_JOB = "docservice.help_job"
+# A whole job goes to a free worker before any help with another one's pieces: a big document's helpers never
+# keep a short request waiting (procrastinate hands out the highest priority first, then the oldest).
+JOB_PRIORITY, HELP_PRIORITY = 0, -1
+MOST_HELPERS = 32  # helpers asked for one map of pieces, at most
 RESTART_S = 2.0  # a worker loop that died (the database went away) starts again after this
 SCHEMA_LOCK = 0x71756575  # "queu": one process at a time creates procrastinate's tables
 
@@ -68,7 +73,38 @@ class TaskQueue:
 
     def enqueue(self, connection, job_id: str) -> None:
         """Queue "run job_id" in the caller's transaction (connection: the store's, see jobs/store.py)."""
-        self._defer_app.configure_task(RUN_JOB, connection=connection.raw, queue=QUEUE).defer(job_id=job_id)
+        self._defer_app.configure_task(RUN_JOB, connection=connection.raw, queue=QUEUE,
+                                       priority=JOB_PRIORITY).defer(job_id=job_id)
+
+    def ask_for_help(self, database, job_id: str, pieces: int) -> int:
+        """Ask the other workers to help make a job's pieces: one helper per other live worker, at most one per
+        piece but the one its own worker makes. Returns how many were asked."""
+        def ask(db) -> int:
+            helpers = min(pieces - 1, max(0, self._live(db) - 1), MOST_HELPERS)
+            for _ in range(helpers):
+                self._defer_app.configure_task(HELP_JOB, connection=db.raw, queue=QUEUE,
+                                               priority=HELP_PRIORITY).defer(job_id=job_id)
+            return helpers
+
+        return database.transaction(ask)
+
+    def jobs_waiting(self, database) -> bool:
+        """Whether a whole job waits for a worker (a helper then stops after its piece and lets it have one)."""
+        return database.read_one("SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE queue_name = ? AND"
+                                 " task_name = ? AND status = 'todo')", (QUEUE, RUN_JOB))[0]
+
+    def lease_alive(self, db, lease: str) -> bool:
+        """Whether the hand-out that a lease names still runs on a worker with a recent heartbeat."""
+        parts = lease.rsplit(":", 2)
+        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+            return False
+        return db.execute(
+            "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs JOIN procrastinate_workers"
+            " ON procrastinate_workers.id = procrastinate_jobs.worker_id WHERE procrastinate_jobs.id = ?"
+            " AND procrastinate_jobs.status = 'doing' AND procrastinate_jobs.attempts = ?"
+            " AND procrastinate_workers.last_heartbeat > now() - make_interval(secs => ?))",
+            (int(parts[1]), int(parts[2]), self._worker_timeout_s),
+        ).fetchone()[0]
 
     def join_deployment(self, database, model_name: str) -> None:
         """Record this process's model as the deployment's, or raise DeploymentMismatchError when live workers
@@ -101,22 +137,23 @@ class TaskQueue:
 
     # The worker
 
-    def start_worker(self, run_job: RunJob, concurrency: int) -> None:
-        """Run jobs in a thread of this process, concurrency at once, until stop_worker()."""
-        self._thread = threading.Thread(target=self._supervise, args=(run_job, concurrency), name="task-queue",
-                                        daemon=True)
+    def start_worker(self, run_job: RunJob, help_job: RunJob, concurrency: int) -> None:
+        """Run jobs (and help with other workers' jobs) in a thread of this process, concurrency at once, until
+        stop_worker()."""
+        self._thread = threading.Thread(target=self._supervise, args=(run_job, help_job, concurrency),
+                                        name="task-queue", daemon=True)
         self._thread.start()
 
-    def _supervise(self, run_job: RunJob, concurrency: int) -> None:
+    def _supervise(self, run_job: RunJob, help_job: RunJob, concurrency: int) -> None:
         while not self._stopping.is_set():
             try:
-                asyncio.run(self._work(run_job, concurrency))
+                asyncio.run(self._work(run_job, help_job, concurrency))
             except Exception as error:  # noqa: BLE001 - the database went away: start again once it is back
                 log.warning("the task queue's worker stopped (%s: %s); starting again", type(error).__name__,
                             str(error).splitlines()[0] if str(error) else "")
             self._stopping.wait(RESTART_S)
 
-    async def _work(self, run_job: RunJob, concurrency: int) -> None:
+    async def _work(self, run_job: RunJob, help_job: RunJob, concurrency: int) -> None:
         loop = asyncio.get_running_loop()
         # Sync tasks run on the loop's default executor: one thread per job that may run at once, and spare ones
         # for the connector's own blocking calls.
@@ -127,6 +164,10 @@ class TaskQueue:
         @app.task(name=RUN_JOB, queue=QUEUE, pass_context=True)
         def run(context, job_id: str) -> None:
             run_job(job_id, f"{self._name}:{context.job.id}:{context.job.attempts}")
+
+        @app.task(name=HELP_JOB, queue=QUEUE, pass_context=True)
+        def help_with(context, job_id: str) -> None:
+            help_job(job_id, f"{self._name}:{context.job.id}:{context.job.attempts}")
 
         async with app.open_async():
             self._loop = loop

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from jobs.broadcast import Broadcast
 from jobs.errors import JobCancelledError, JobNotFoundError, TooManyWaitingError
 from jobs.signals import Signals
-from jobs.store import CANCELLED, FAILED, KEPT_WITH_DOCUMENT, Job, JobStore, StoredFile
+from jobs.store import CANCELLED, FAILED, KEPT_WITH_DOCUMENT, RUNNING, Job, JobStore, StoredFile
+from llm.checkpoints import HelpOver
+from llm.errors import CancelledError
 from storage.errors import StorageUnavailableError
 
 if TYPE_CHECKING:
@@ -60,7 +62,8 @@ class NewJob:
 
 
 class Checkpoints:
-    """Intermediate results of one job, saved as they are made, so a restarted job can resume."""
+    """Intermediate results of one job, saved as they are made, so a restarted job can resume (its own worker
+    makes every piece: one machine)."""
 
     def __init__(self, store: JobStore, job_id: str):
         self._store = store
@@ -75,6 +78,52 @@ class Checkpoints:
         """Save a value."""
         self._saved[key] = value
         self._store.save_checkpoint(self._job_id, key, value)
+
+
+class SharedCheckpoints(Checkpoints):
+    """A job's checkpoints on a deployment of several workers: each piece is claimed before it is made, so the
+    job's own worker and its helpers share the pieces; a piece another worker makes is waited for (a helper stops
+    instead: HelpOver)."""
+
+    def __init__(self, store: JobStore, job_id: str, owner: str, *, alive: Callable[[Any, str], bool],
+                 wait_for_change: Callable[[float], None], cancelled: Callable[[], bool],
+                 on_saved: Callable[[], None], helper: bool = False, yield_to_jobs: Callable[[], bool] = bool):
+        super().__init__(store, job_id)
+        self._owner, self._alive, self._helper = owner, alive, helper
+        self._wait_for_change, self._cancelled, self._on_saved = wait_for_change, cancelled, on_saved
+        self._yield_to_jobs = yield_to_jobs  # a helper leaves its worker to a whole job that waits for one
+        self.made = 0  # pieces this worker made
+
+    def get(self, key: str) -> Any:
+        saved = super().get(key)
+        if saved is None:  # another worker may have made it since
+            saved = self._store.load_checkpoint(self._job_id, key)
+            if saved is not None:
+                self._saved[key] = saved
+        return saved
+
+    def put(self, key: str, value: Any) -> None:
+        super().put(key, value)
+        self.made += 1
+        self._on_saved()  # the job's own worker may be waiting for this piece
+
+    def claim(self, key: str) -> bool:
+        if self._helper and (self._cancelled() or self._yield_to_jobs()):
+            raise HelpOver("the job ended, or a whole job waits for this worker")
+        return self._store.claim_piece(self._job_id, key, self._owner, self._alive)
+
+    def wait(self, key: str) -> Any:
+        if self._helper:
+            raise HelpOver("the rest of this job's pieces are being made elsewhere")
+        while True:
+            saved = self.get(key)
+            if saved is not None:
+                return saved
+            if self._store.claim_piece(self._job_id, key, self._owner, self._alive):
+                return None  # its maker died: ours to make
+            if self._cancelled():
+                raise CancelledError("the task was cancelled")
+            self._wait_for_change(FOLLOW_POLL_S)
 
 
 class TextStreams:
@@ -127,6 +176,8 @@ class JobControl:
     checkpoints: Checkpoints
     save_file: Callable[[str, BinaryIO, int], None] = lambda content_type, source, size: None  # the job's file
     stream: Callable[[str], None] = lambda piece: None  # hands the next piece of the answer to its followers
+    helper: bool = False  # running another worker's job only to make the pieces it can claim
+    on_shared_map: Callable[[int], None] | None = None  # a map of shareable pieces begins (ask for helpers)
 
 
 class JobService:
@@ -301,9 +352,43 @@ class JobService:
             self._stop.wait(self._poll_s)
         if self._stop.is_set():
             return
-        self._queue.start_worker(self._run_handed, concurrency=max(1, self._capacity()))
+        self._queue.start_worker(self._run_handed, self._help, concurrency=max(1, self._capacity()))
         while not self._stop.wait(self._poll_s):
             self._housekeeping()
+
+    def _help(self, job_id: str, lease: str) -> None:
+        """Help with a job another worker runs: run its task on this worker's model only to make the pieces this
+        worker can claim (parts of a long document), until none is left; its own worker does the rest."""
+        job = self.store.peek(job_id)
+        if self._stop.is_set() or job is None or job.status != RUNNING:
+            return  # ended already, or not started again yet after its worker died: nothing to help with
+
+        def over() -> bool:
+            current = self.store.get(job_id)
+            return self._stop.is_set() or current is None or current.finished or current.cancel_requested
+
+        checkpoints = self._shared_checkpoints(job_id, lease, helper=True, cancelled=over)
+        control = JobControl(progress=lambda stage, done, total: None, cancelled=over, interrupted=lambda: False,
+                             checkpoints=checkpoints, helper=True)
+        try:
+            self._execute(job, control)
+        except HelpOver:
+            pass
+        except Exception as error:  # noqa: BLE001 - the job's own worker meets the same error and reports it
+            log.info("help with job %s ended: %s", job_id, type(error).__name__)
+        log.info("made %d piece(s) of job %s for the worker that runs it", checkpoints.made, job_id)
+
+    def _shared_checkpoints(self, job_id: str, lease: str, *, helper: bool,
+                            cancelled: Callable[[], bool]) -> SharedCheckpoints:
+        def wait_for_change(seconds: float) -> None:
+            with self._signals.watching(job_id) as waiter:
+                waiter.wait(seconds)
+
+        return SharedCheckpoints(
+            self.store, job_id, lease, alive=self._queue.lease_alive, wait_for_change=wait_for_change,
+            cancelled=cancelled, on_saved=lambda: self._notify_job(job_id), helper=helper,
+            yield_to_jobs=lambda: self._queue.jobs_waiting(self.store.database),
+        )
 
     def _run_handed(self, job_id: str, lease: str) -> None:
         """Run a job the task queue handed to this process, under its lease."""
@@ -401,13 +486,20 @@ class JobService:
                 last_check.update(at=time.monotonic(), answer=current is None or current.cancel_requested or lost)
             return last_check["answer"]
 
+        def cancelled() -> bool:
+            return self._stop.is_set() or cancel_requested(fresh=True)
+
+        shared = self._queue is not None and lease is not None  # other workers may help with its pieces
         control = JobControl(
             progress=progress,
-            cancelled=lambda: self._stop.is_set() or cancel_requested(fresh=True),
+            cancelled=cancelled,
             interrupted=lambda: time.monotonic() >= self._interrupt_at or cancel_requested(fresh=False),
-            checkpoints=Checkpoints(self.store, job.id),
+            checkpoints=self._shared_checkpoints(job.id, lease, helper=False, cancelled=cancelled) if shared
+            else Checkpoints(self.store, job.id),
             save_file=lambda content_type, source, size: self.store.save_file(job.id, content_type, source, size),
             stream=lambda piece: self._stream(job.id, piece),
+            on_shared_map=(lambda pieces: self._queue.ask_for_help(self.store.database, job.id, pieces))
+            if shared else None,
         )
         try:
             result = self._execute(job, control)

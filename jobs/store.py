@@ -164,6 +164,19 @@ class JobStore(ABC):
         """All intermediate work saved for a job."""
 
     @abstractmethod
+    def load_checkpoint(self, job_id: str, key: str) -> Any:
+        """One saved piece of a job's work, as the database has it now (None if not saved)."""
+
+    @abstractmethod
+    def claim_piece(self, job_id: str, key: str, owner: str, alive: Callable[[Any, str], bool]) -> bool:
+        """Whether owner may make this piece of the job now: nobody claimed it, owner did, or the claimant is no
+        longer alive (alive(connection, claimant) says) and the claim passes to owner."""
+
+    @abstractmethod
+    def peek(self, job_id: str) -> Job | None:
+        """A job with its input and documents, without claiming it (a helper reads what the job reads)."""
+
+    @abstractmethod
     def save_file(self, job_id: str, content_type: str, source: BinaryIO, size: int) -> None:
         """Keep a job's file (read from source, size bytes, a chunk at a time), replacing one it had."""
 
@@ -348,6 +361,7 @@ class SqlJobStore(JobStore):
         ).rowcount
         if updated:
             db.execute("DELETE FROM checkpoints WHERE job_id = ?", (job_id,))
+            db.execute("DELETE FROM job_claims WHERE job_id = ?", (job_id,))
         return bool(updated)
 
     def _finish(self, job_id: str, status: str, column: str, value: dict, lease: str | None) -> bool:
@@ -436,6 +450,7 @@ class SqlJobStore(JobStore):
                 (*FINISHED, cutoff, SUCCEEDED, *KEPT_WITH_DOCUMENT),
             ).rowcount
             db.execute("DELETE FROM job_documents WHERE job_id NOT IN (SELECT id FROM jobs)")
+            db.execute("DELETE FROM job_claims WHERE job_id NOT IN (SELECT id FROM jobs)")
             return purged
 
         return self._db.transaction(purge)
@@ -450,6 +465,30 @@ class SqlJobStore(JobStore):
     def load_checkpoints(self, job_id):
         rows = self._db.read("SELECT key, value FROM checkpoints WHERE job_id = ?", (job_id,))
         return {row["key"]: json.loads(row["value"]) for row in rows}
+
+    def load_checkpoint(self, job_id, key):
+        row = self._db.read_one("SELECT value FROM checkpoints WHERE job_id = ? AND key = ?", (job_id, key))
+        return json.loads(row[0]) if row is not None else None
+
+    def claim_piece(self, job_id, key, owner, alive):
+        def claim(db) -> bool:
+            if db.execute("INSERT INTO job_claims (job_id, key, owner) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                          (job_id, key, owner)).rowcount:
+                return True
+            claimant = db.execute("SELECT owner FROM job_claims WHERE job_id = ? AND key = ?",
+                                  (job_id, key)).fetchone()[0]
+            if claimant == owner:
+                return True
+            if alive(db, claimant):
+                return False
+            return bool(db.execute("UPDATE job_claims SET owner = ? WHERE job_id = ? AND key = ? AND owner = ?",
+                                   (owner, job_id, key, claimant)).rowcount)
+
+        return self._db.transaction(claim)
+
+    def peek(self, job_id):
+        return self._db.transaction(lambda db: self._claimed(db, job_id)
+                                    if db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() else None)
 
     def save_file(self, job_id, content_type, source, size):
         def save(db):

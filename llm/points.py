@@ -141,7 +141,7 @@ def key_points(runner: TaskRunner, blocks: list[TextBlock], *, count: int, check
 
     # Each chunk's candidates are found together (as many at once as the model runs), then kept in chunk order.
     kept: list[Point] = []
-    for saved in runner.map(find, list(enumerate(chunks)), "finding key points"):
+    for saved in runner.map(find, list(enumerate(chunks)), "finding key points", shared=True):
         _add_distinct(kept, [Point(text, pages, score, tuple(position)) for text, pages, score, position in saved])
 
     if len(kept) < count and len(chunks) == 1:

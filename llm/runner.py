@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from llm.budgets import BUDGETS, margin
+from llm.checkpoints import HelpOver, MadeElsewhere, making_claimed_value
 from llm.cleanup import CleanText, clean_prose
 from llm.errors import CancelledError, ContextOverflowError
 from llm.model import Completion, GenerationParams, Message, Model
@@ -48,6 +49,8 @@ class TaskRunner:
         should_stop: CancelCheck | None = None,
         on_call: CallObserver | None = None,
         group: str = "",
+        helper: bool = False,
+        on_shared_map: Callable[[int], None] | None = None,
     ):
         self.model = model
         self.temperature = temperature
@@ -59,6 +62,9 @@ class TaskRunner:
         self._should_stop = should_stop or should_cancel
         self._on_call = on_call
         self.group = group  # whose calls these are: the engine shares its slots fairly between groups
+        # A helper runs another worker's job only to make the pieces it can claim: any other call ends its help.
+        self.helper = helper
+        self._on_shared_map = on_shared_map  # a map of shared pieces begins: other workers may come and help
         self._count_lock = threading.Lock()  # usage is added up from calls made together
 
     def margin(self) -> int:
@@ -81,6 +87,8 @@ class TaskRunner:
         the task's (for candidates sampled from the same prompt); decoding may set GenerationParams' other fields
         (top_p, stop, on_text, ...)."""
         self.check_cancelled()
+        if self.helper and not making_claimed_value():
+            raise HelpOver("what is left of this job is its own worker's to do")
         prompt_tokens = self.model.prompt_tokens(messages)
         if prompt_tokens + max_tokens > self.model.n_ctx:
             raise ContextOverflowError(
@@ -119,41 +127,53 @@ class TaskRunner:
             return retried
         return cleaned
 
-    def map(self, work: Callable[[Item], Result], items: Sequence[Item], stage: str | None = None) -> list[Result]:
+    def map(self, work: Callable[[Item], Result], items: Sequence[Item], stage: str | None = None, *,
+            shared: bool = False) -> list[Result]:
         """work(item) for every item, as many at once as the model runs calls together (its slots), the results in
         the items' order; with a stage, progress counts the items done. The first failure (a cancel) stops the
-        rest from starting and is raised once the running ones have ended."""
+        rest from starting and is raised once the running ones have ended. shared: each item's work is a
+        checkpointed piece that other workers may make too (a deployment on several machines): they are asked to
+        help, an item another worker makes is waited for once the rest are done."""
         total = len(items)
         if stage is not None:
             self.progress(stage, 0, total)
-        width = min(self.model.parallel_calls, total)
-        if width <= 1:
-            results = []
-            for index, item in enumerate(items):
-                if stage is not None:
-                    self.progress(stage, index, total)
-                results.append(work(item))
-            if stage is not None:
-                self.progress(stage, total, total)
-            return results
+        if shared and total > 1 and self._on_shared_map is not None and not self.helper:
+            self._on_shared_map(total)
         done = 0
 
-        def counted(item: Item) -> Result:
+        def counted(item: Item) -> tuple[Result | None, MadeElsewhere | None]:
             nonlocal done
-            result = work(item)
+            try:
+                result = work(item)
+            except MadeElsewhere as elsewhere:
+                return None, elsewhere
             if stage is not None:
                 with self._count_lock:
                     done += 1
                     finished = done
                 self.progress(stage, finished, total)
-            return result
+            return result, None
 
-        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="model-call") as pool:
-            futures = [pool.submit(counted, item) for item in items]
-            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((future for future in finished if future.exception() is not None), None)
-            if failed is not None:
-                for future in futures:
-                    future.cancel()
-                raise failed.exception()
-        return [future.result() for future in futures]
+        width = min(self.model.parallel_calls, total)
+        if width <= 1:
+            outcomes = [counted(item) for item in items]
+        else:
+            with ThreadPoolExecutor(max_workers=width, thread_name_prefix="model-call") as pool:
+                futures = [pool.submit(counted, item) for item in items]
+                finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                failed = next((future for future in finished if future.exception() is not None), None)
+                if failed is not None:
+                    for future in futures:
+                        future.cancel()
+                    raise failed.exception()
+            outcomes = [future.result() for future in futures]
+        results = []
+        for item, (result, elsewhere) in zip(items, outcomes, strict=True):
+            if elsewhere is not None:  # made by another worker: here once it is saved (or ours after all)
+                made = elsewhere.wait()
+                result = made if made is not None else counted(item)[0]
+                if made is not None and stage is not None:
+                    done += 1
+                    self.progress(stage, done, total)
+            results.append(result)
+        return results

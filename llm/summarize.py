@@ -173,8 +173,9 @@ def summarize(
 
         return remembered(checkpoints, f"part:{index}:{digest(chunk.text)}", write)
 
-    # The parts do not depend on each other: they are written together, as many at once as the model runs.
-    parts = runner.map(summarize_part, list(enumerate(chunks)), "summarizing parts")
+    # The parts do not depend on each other: they are written together, as many at once as the model runs (and,
+    # on several machines, by every free worker).
+    parts = runner.map(summarize_part, list(enumerate(chunks)), "summarizing parts", shared=True)
     stand_ins = sum(part["stand_in"] for part in parts)
     summaries = [part["text"] for part in parts]
 
@@ -206,7 +207,7 @@ def summarize(
 
             return remembered(checkpoints, f"merge:{levels}:{index}:{digest(chr(0).join(group))}", write)
 
-        parts = runner.map(merge_group, list(enumerate(groups)), f"merging level {levels}")
+        parts = runner.map(merge_group, list(enumerate(groups)), f"merging level {levels}", shared=True)
         stand_ins += sum(part["stand_in"] for part in parts)
         merged = [part["text"] for part in parts]
         summaries = merged

@@ -40,6 +40,7 @@ def make_executor(host: ModelHost, seed: int, library: LibraryStore, reading_lim
             runner = TaskRunner(
                 host.get(), temperature=options.temperature, seed=seed, on_progress=control.progress,
                 should_cancel=control.cancelled, should_stop=control.interrupted, on_call=on_call, group=job.id,
+                helper=control.helper, on_shared_map=control.on_shared_map,
             )
         work = TaskWork(runner, control.checkpoints, job_id=job.id, library=library, library_name=job.library,
                         progress=control.progress, reading_limits=reading_limits, summary_plan=plan,

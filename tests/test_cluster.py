@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,6 +101,18 @@ def test_a_job_sent_to_one_api_node_runs_on_a_worker_and_is_seen_from_the_other(
     job = second.finished_job(job_id, timeout=60)
     assert job["status"] == "succeeded" and job["result"]["summary"]
     assert int(cluster.row(job_id)["owner"].split(":")[1]) in {worker.process.pid for worker in workers}
+
+
+def test_the_parts_of_one_long_document_are_made_by_every_free_worker(cluster):
+    (first, _), workers = cluster.ensure()
+    job_id = submit(first, text=LONG + "\n\nA document whose parts two workers share.")
+    job = first.finished_job(job_id, timeout=120)
+    assert job["status"] == "succeeded" and job["result"]["chunks"] >= 4
+    owner_pid = int(cluster.row(job_id)["owner"].split(":")[1])
+    helper = next(worker for worker in workers if worker.process.pid != owner_pid)
+    made = re.search(rf"made (\d+) piece\(s\) of job {job_id}", helper.log())
+    assert made and int(made[1]) >= 1, helper.log()[-2000:]
+    assert cluster.row(job_id)["attempts"] == 1  # helped, not handed over
 
 
 def test_a_worker_with_another_model_refuses_to_start_with_one_line(cluster):
