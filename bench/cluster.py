@@ -48,9 +48,9 @@ PARAGRAPH = ("Tower {n} on the northern reef was lit in {year}, and its keepers 
 
 
 def document(chunks: int) -> str:
-    """A text that the fake model's 512-token context cuts into about `chunks` parts (measured: 15 paragraphs
+    """A text that the fake model's 512-token context cuts into about `chunks` parts (measured: 8 paragraphs
     make one part)."""
-    return "\n\n".join(PARAGRAPH.format(n=n, year=1800 + n, ships=10 + n) for n in range(chunks * 15))
+    return "\n\n".join(PARAGRAPH.format(n=n, year=1800 + n, ships=10 + n) for n in range(chunks * 8))
 
 
 class Deployment:

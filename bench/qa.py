@@ -68,12 +68,15 @@ def questions(paper: dict, other: dict):
         yield aspect, "unanswerable", specific(question, other["aspects"][aspect])
 
 
+DATABASE_URL: str | None = None  # --store postgres: a throwaway PostgreSQL's database (tests/postgres.py)
+
+
 def make_app(model, data_dir: Path):
     from api import create_app
     from settings import load_settings
 
     settings = load_settings(data_dir=data_dir, n_ctx=N_CTX, sync_timeout_s=3600, max_queue=10_000,
-                             max_text_chars=10_000_000, pdf_timeout_s=600)
+                             max_text_chars=10_000_000, pdf_timeout_s=600, database_url=DATABASE_URL)
     return create_app({"SETTINGS": settings, "MODEL": model})
 
 
@@ -238,7 +241,18 @@ def main() -> None:
     parser.add_argument("--retrieval-only", action="store_true", help="coverage of the questions only, no model")
     parser.add_argument("--guide-only", action="store_true", help="only the ReportLab guide's timings")
     parser.add_argument("--out", type=Path, help="write the rows and the summary as JSON here")
+    parser.add_argument("--store", default="sqlite", choices=["sqlite", "postgres"],
+                        help="where the library lives: SQLite's FTS5, or PostgreSQL's full-text search (a throwaway "
+                             "server this run starts)")
     args = parser.parse_args()
+    global DATABASE_URL
+    if args.store == "postgres":
+        from tests.conftest import free_port
+        from tests.postgres import PostgresServer
+
+        postgres = PostgresServer(free_port())
+        postgres.start()
+        DATABASE_URL = postgres.new_database()
 
     from llm.loader import load_model
     from settings import load_settings
@@ -254,6 +268,8 @@ def main() -> None:
         results["guide"] = run_guide(model)
         print(json.dumps(results["guide"], indent=1))
     model.close()
+    if args.store == "postgres":
+        postgres.remove()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1), encoding="utf-8")

@@ -545,7 +545,9 @@ class JobService:
             self._housekeeping_lock.release()
 
     def _housekeep(self) -> None:
-        if time.monotonic() - self._last_recovery > RECOVERY_CHECK_S:
+        # On one machine a job whose process is gone is found by its pid; on the task queue, by its worker's
+        # heartbeat (jobs/queue.py), never by pids, which other machines (and containers) reuse.
+        if self._queue is None and time.monotonic() - self._last_recovery > RECOVERY_CHECK_S:
             # A worker killed after its grace (or a crash) leaves its job running; pick it up again.
             self._last_recovery = time.monotonic()
             requeued = self.store.requeue_interrupted(self._cancellation("the job was cancelled"))

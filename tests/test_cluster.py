@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.conftest import ROOT, ServerProcess, free_port, long_text, server_env, streamed_text
+from tests.conftest import ROOT, SAMPLE_TEXT, ServerProcess, free_port, long_text, server_env, streamed_text
 
 # Slow enough to act while a job runs; parts small enough that a long text has many (each one a checkpoint).
 NODE_SETTINGS = {"FAKE_SECONDS_PER_TOKEN": "0.02", "FAKE_N_CTX": "512", "SUMMARY_READ_TOKENS": "0",
@@ -139,6 +139,25 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_that_resumes_it(cluster):
     assert int(row["owner"].split(":")[1]) != victim.process.pid
 
 
+def test_a_worker_stopped_with_sigterm_hands_its_job_back_at_once(cluster):
+    (first, _), _ = cluster.ensure()
+    job_id = submit(first, text=LONG + "\n\nA job whose worker is stopped politely.")
+    stopping = cluster.worker_running(job_id)
+    first_lease = cluster.row(job_id)["owner"]
+    stopping.process.terminate()
+    assert stopping.process.wait(timeout=30) == 0
+    stopped_at = time.monotonic()
+    # Handed back as it stopped, not WORKER_TIMEOUT_S (3 s) later, when a dead worker's job is taken over.
+    while cluster.row(job_id)["owner"] in (first_lease, None) and time.monotonic() - stopped_at < 20:
+        time.sleep(0.1)
+    taken_after = time.monotonic() - stopped_at
+    assert cluster.row(job_id)["owner"] not in (first_lease, None)
+    assert taken_after < 1.5
+    job = first.finished_job(job_id, timeout=120)
+    assert job["status"] == "succeeded" and cluster.row(job_id)["attempts"] == 2
+    assert "put back in the queue by shutdown" in stopping.log()
+
+
 def test_a_frozen_worker_that_comes_back_cannot_overwrite_the_new_attempt(cluster):
     (first, _), _ = cluster.ensure()
     job_id = submit(first, text=LONG + "\n\nOne more paragraph, so that this is a new job.")
@@ -236,3 +255,47 @@ def test_while_postgresql_restarts_requests_get_503_and_no_job_is_lost(cluster, 
     assert cluster.row(job_id)["attempts"] >= 2  # handed out again after its worker lost the database
     again = submit(second, text="A tower stands on the rock. Ships see its light, after the restart too.")
     assert first.finished_job(again, timeout=60)["status"] == "succeeded"
+
+
+def test_a_big_documents_helpers_never_keep_a_short_request_waiting(cluster):
+    (first, _), _ = cluster.ensure()
+    big = submit(first, text="\n\n".join([LONG] * 3) + "\n\nA big document that every worker helps with.")
+    cluster.worker_running(big, checkpoints=1)
+    time.sleep(1)  # the other worker is helping by now
+    short = submit(first, text="A tower stands on the rock. Ships see its light at night, a short request.")
+    done = first.finished_job(short, timeout=60)
+    assert done["status"] == "succeeded"
+    # The short job ran while the big one still had parts to make: the helper gave way after its piece.
+    assert requests.get(f"{first.url}/jobs/{big}", timeout=10).json()["status"] == "running"
+    assert first.finished_job(big, timeout=180)["status"] == "succeeded"
+
+
+@pytest.mark.model
+def test_an_api_node_and_a_worker_on_the_bundled_model(postgres_server, tmp_path):
+    """The real model: the API node holds only its vocabulary (and still refuses a prompt that cannot fit before
+    anything is queued); the worker answers."""
+    url = postgres_server.new_database()
+    nodes = []
+    try:
+        for role in ("api", "worker"):
+            port = free_port()
+            node = ServerProcess([sys.executable, "api.py", "--port", str(port)], port,
+                                 server_env(DATABASE_URL=url, ROLE=role, N_CTX="2048"), tmp_path / f"{role}.log")
+            nodes.append(node)
+        api, worker = nodes
+        health = api.wait_until_healthy(120)
+        assert health["role"] == "api" and health["model"]["name"] == "smollm2-135m-instruct"
+        assert health["model"]["kv_cache_bytes"] == 0  # no context: only the vocabulary was loaded
+        assert worker.wait_until_healthy(120)["model"]["kv_cache_bytes"] > 0
+        too_long = requests.post(f"{api.url}/v1/chat/completions", timeout=30, json={
+            "model": "smollm2-135m-instruct", "messages": [{"role": "user", "content": "lighthouse " * 3000}]})
+        assert too_long.status_code == 400 and too_long.json()["error"]["code"] == "context_length_exceeded"
+        assert requests.get(f"{api.url}/jobs", timeout=10).json()["jobs"] == []  # refused before it was queued
+        summary = requests.post(f"{api.url}/generate-summary", json={"text": SAMPLE_TEXT, "length": "short"},
+                                timeout=120)
+        assert summary.status_code == 200, summary.text
+        assert summary.json()["summary"] and summary.json()["model"] == "smollm2-135m-instruct"
+        assert "Deferred 1 job" in api.log() and "Starting job docservice.run_job" in worker.log()
+    finally:
+        for node in nodes:
+            node.stop()

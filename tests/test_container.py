@@ -31,8 +31,11 @@ GRACE_S = 5
 
 
 def podman(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    """Run podman; its output comes back as text."""
-    return subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout, check=check)
+    """Run podman; its output comes back as text (and with its error, when it fails and check is set)."""
+    done = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
+    if check and done.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args)} failed ({done.returncode}): {done.stderr[-3000:]}")
+    return done
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +219,99 @@ def test_it_serves_stops_within_its_grace_and_resumes_from_its_volume(container)
         answer = requests.get(f"{first.url}/jobs/{job['job_id']}?wait=60", headers=headers, timeout=90)
     assert answer.json()["status"] == "succeeded", answer.json()
     assert answer.json()["result"]["summary"]
+
+
+POSTGRES_IMAGE = "localhost/docservice-postgres:test"
+KUBE_MANIFEST = ROOT / "deploy" / "kubernetes.yaml"
+
+
+@pytest.fixture(scope="module")
+def postgres_image():
+    """The example deployment's PostgreSQL image (deploy/postgres), built as its Containerfile says."""
+    built = subprocess.run(["podman", "build", "--format", "docker", "--network=host", "-f",
+                            "deploy/postgres/Containerfile", "-t", POSTGRES_IMAGE, "deploy/postgres"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-4000:]
+    yield POSTGRES_IMAGE
+    podman("rmi", "-f", POSTGRES_IMAGE, check=False)
+
+
+class KubeDeployment:
+    """deploy/kubernetes.yaml played by podman on a network of its own (pods find each other by name there, as
+    Services make them found on a cluster); the images are this test's builds."""
+
+    def __init__(self, manifest: Path, image: str, postgres_image: str, folder: Path):
+        self.network = f"docservice-kube-{os.getpid()}"
+        self.volume = f"docservice-kube-test-{os.getpid()}"  # never the name a real deployment's volume has
+        self.manifest = folder / "kubernetes.yaml"
+        self.manifest.write_text(manifest.read_text().replace("localhost/docservice:latest", image)
+                                 .replace("localhost/docservice-postgres:latest", postgres_image)
+                                 .replace("claimName: docservice-postgres-data", f"claimName: {self.volume}")
+                                 .replace("name: docservice-postgres-data", f"name: {self.volume}"))
+
+    def play(self) -> None:
+        podman("network", "create", self.network)
+        podman("kube", "play", "--network", self.network, str(self.manifest), timeout=300)
+
+    def address(self, container: str) -> str:
+        ip = podman("inspect", container, "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}")
+        return f"http://{ip.stdout.strip()}:5000"
+
+    @staticmethod
+    def health(url: str) -> dict | None:
+        """A pod's /health once it answers 200 (a pod still starting may accept and not answer yet)."""
+        try:
+            response = requests.get(f"{url}/health", timeout=5)
+        except requests.RequestException:
+            return None
+        return response.json() if response.status_code == 200 else None
+
+    def sql(self, query: str) -> str:
+        return podman("exec", "postgres-postgres", "psql", "-h", "/var/run/postgresql", "-U", "docservice", "-d",
+                      "docservice", "-tAc", query).stdout.strip()
+
+    def logs(self, container: str) -> str:
+        return podman("logs", container, check=False).stderr[-3000:]
+
+    def remove(self) -> None:
+        podman("kube", "down", str(self.manifest), timeout=180, check=False)
+        podman("volume", "rm", "-f", self.volume, check=False)
+        podman("network", "rm", "-f", self.network, check=False)
+
+
+def test_the_kubernetes_example_survives_a_worker_pod_killed_mid_job(image, postgres_image, tmp_path):
+    deployment = KubeDeployment(KUBE_MANIFEST, image, postgres_image, tmp_path)
+    try:
+        deployment.play()
+        apis = [deployment.address(f"docservice-api-pod-{number}-api") for number in (0, 1)]
+        deadline = time.monotonic() + 600  # the workers load (and first convert) the model
+        healths = [None, None]
+        while time.monotonic() < deadline:
+            healths = [deployment.health(url) for url in apis]
+            if all(health and health["workers"] == 2 for health in healths):
+                break
+            time.sleep(2)
+        assert all(health and health["role"] == "api" and health["workers"] == 2 for health in healths), (
+            healths, deployment.logs("docservice-worker-pod-0-worker"))
+
+        long_text = "\n\n".join(SAMPLE_TEXT.replace("lighthouse", f"lighthouse {n}") for n in range(4))
+        job_id = requests.post(f"{apis[0]}/generate-summary?async=true", json={"text": long_text, "length": "long"},
+                               timeout=30).json()["job_id"]
+        deadline = time.monotonic() + 120
+        while not deployment.sql(f"SELECT owner FROM jobs WHERE id = '{job_id}'") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        owner = deployment.sql(f"SELECT owner FROM jobs WHERE id = '{job_id}'")
+        victim = owner.split(":")[0]  # the worker pod's host name: its pod's name
+        assert victim in ("docservice-worker-pod-0", "docservice-worker-pod-1"), owner
+        podman("pod", "kill", victim)  # SIGKILL: the pod is gone mid-job
+
+        deadline = time.monotonic() + 600
+        job = requests.get(f"{apis[1]}/jobs/{job_id}?wait=60", timeout=90).json()
+        while job["status"] in ("queued", "running") and time.monotonic() < deadline:
+            job = requests.get(f"{apis[1]}/jobs/{job_id}?wait=60", timeout=90).json()
+        assert job["status"] == "succeeded" and job["result"]["summary"], job
+        finished = deployment.sql(f"SELECT attempts, owner FROM jobs WHERE id = '{job_id}'")
+        attempts, last_owner = finished.split("|", 1)
+        assert int(attempts) == 2 and not last_owner.startswith(victim), finished
+    finally:
+        deployment.remove()
