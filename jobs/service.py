@@ -368,8 +368,10 @@ class JobService:
             return self._stop.is_set() or current is None or current.finished or current.cancel_requested
 
         checkpoints = self._shared_checkpoints(job_id, lease, helper=True, cancelled=over)
-        control = JobControl(progress=lambda stage, done, total: None, cancelled=over, interrupted=lambda: False,
-                             checkpoints=checkpoints, helper=True)
+        # A helper's call is cut short only by shutdown (after its grace): the piece is then made again elsewhere.
+        control = JobControl(progress=lambda stage, done, total: None, cancelled=over,
+                             interrupted=lambda: time.monotonic() >= self._interrupt_at, checkpoints=checkpoints,
+                             helper=True)
         try:
             self._execute(job, control)
         except HelpOver:
