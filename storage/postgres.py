@@ -4,6 +4,7 @@ connections, the stores' SQL with its `?` placeholders made psycopg's, and the r
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -40,10 +41,14 @@ class Row(tuple):
         return list(self._names)
 
 
+@functools.lru_cache(maxsize=256)
+def _row_type(names: tuple[str, ...]) -> type[Row]:
+    """One Row class per shape of result (the stores run a few dozen different queries)."""
+    return type("Row", (Row,), {"__slots__": (), "_names": {name: index for index, name in enumerate(names)}})
+
+
 def _row_factory(cursor: psycopg.Cursor):
-    names = {column.name: index for index, column in enumerate(cursor.description or ())}
-    row_type = type("Row", (Row,), {"__slots__": (), "_names": names})
-    return row_type
+    return _row_type(tuple(column.name for column in cursor.description or ()))
 
 
 def _sql(statement: str) -> str:
