@@ -260,15 +260,16 @@ def test_while_postgresql_restarts_requests_get_503_and_no_job_is_lost(cluster, 
 
 def test_a_big_documents_helpers_never_keep_a_short_request_waiting(cluster):
     (first, _), _ = cluster.ensure()
-    big = submit(first, text="\n\n".join([LONG] * 6) + "\n\nA big document that every worker helps with.")
+    big = submit(first, text="\n\n".join([LONG] * 10) + "\n\nA big document that every worker helps with.")
     cluster.worker_running(big, checkpoints=1)
     time.sleep(1)  # the other worker is helping by now
     short = submit(first, text="A tower stands on the rock. Ships see its light at night, a short request.")
     done = first.finished_job(short, timeout=60)
     assert done["status"] == "succeeded"
-    # It waited at most for the helper's piece at hand, not for the big document's parts to run out.
+    # It waited at most for the helper's piece at hand (a few model calls), not for the big document's parts to run
+    # out: the big one is still at its parts when the short one has finished.
     waited = (datetime.fromisoformat(done["started_at"]) - datetime.fromisoformat(done["created_at"])).total_seconds()
-    assert waited < 2.0, waited
+    assert waited < 5.0, waited
     big_job = requests.get(f"{first.url}/jobs/{big}", timeout=10).json()
     assert big_job["status"] == "running" and big_job["progress"]["stage"] == "summarizing parts", big_job
     assert first.finished_job(big, timeout=180)["status"] == "succeeded"
