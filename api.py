@@ -26,6 +26,7 @@ from routes import (
     errors,
     generate,
     health,
+    inputs,
     jobs,
     messages,
     metrics,
@@ -90,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     resources.init_app(app, settings, model=model, load=load)
     errors.register_error_handlers(app)
+    inputs.init_app(app)
     app.register_blueprint(health.bp)
     if settings.role != "worker":  # a worker answers only /health and /metrics: the API nodes take requests
         for blueprint in (generate.bp, jobs.bp, documents.bp, questions.bp, messages.bp, audio.bp, chat.bp, web.bp):

@@ -4,14 +4,13 @@ task (tasks/ingest.py) do the work; these views translate."""
 
 from __future__ import annotations
 
-from pathlib import PurePath
-
 from flask import Blueprint, Response, g, request, url_for
 
 from library.search import search_words
 from routes.apispec import LIBRARY, answers, api
 from routes.auth import current_library
 from routes.errors import invalid_request
+from routes.inputs import upload_name
 from routes.resources import get_jobs, get_library, get_settings
 from routes.responses import json_response
 from routes.schemas import (
@@ -55,8 +54,8 @@ def _read_upload() -> tuple[Upload, DocumentOptions, bool]:
         form = validate(DocumentForm, request.form.to_dict(), settings, strict=False, drop_empty=True)
         data = upload.read()
         if not data:
-            raise InputError(f"the file {PurePath(upload.filename or 'upload').name} is empty")
-        return (Upload(data, "file", PurePath(upload.filename or "upload").name, upload.mimetype or "", form.pages,
+            raise InputError(f"the file {upload_name(upload)} is empty")
+        return (Upload(data, "file", upload_name(upload), upload.mimetype or "", form.pages,
                        form.password), DocumentOptions(title=form.title), form.run_async)
     if not request.is_json:
         raise UnsupportedFileError("send JSON {\"text\": ...} with 'Content-Type: application/json', or a multipart "

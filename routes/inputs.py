@@ -5,17 +5,30 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from flask import request
+from flask import Flask, request
 
 from jobs.signals import in_native_thread
 from llm import TextBlock
 from routes.auth import current_library
-from routes.errors import invalid_request
+from routes.errors import ApiError, invalid_request
 from routes.resources import get_library, get_settings
 from routes.schemas import FORMS, PDF_ONLY_FIELDS, parse_request, validate
 from tasks import Received, Task, TaskOptions
 from tasks.document import Document, check_text, from_file, from_text
 from tasks.errors import UnsupportedFileError
+
+
+def init_app(app: Flask) -> None:
+    """Answer a URL holding a NUL character (%00) before any route reads it (PostgreSQL cannot even compare with
+    one; bodies are checked by routes/schemas.validate): no id or name holds one, so such a path is not found, and
+    such a query is refused."""
+
+    @app.before_request
+    def _refuse_nul_in_url() -> None:
+        if "\x00" in request.path:
+            raise ApiError(404, "not_found", "nothing is at this URL: no id or name holds a NUL character (%00)")
+        if b"%00" in request.query_string or b"\x00" in request.query_string:
+            raise invalid_request("the query holds a NUL character (%00)")
 
 
 def stored_document(document_id: str) -> Received:
@@ -53,10 +66,16 @@ def _read_form(task: Task):
             raise invalid_request("'text' is required")
         return fields, from_text(check_text(fields.text), settings.max_text_chars)
     document = in_native_thread(
-        from_file, upload.read(), PurePath(upload.filename or "upload").name, upload.mimetype or "",
+        from_file, upload.read(), upload_name(upload), upload.mimetype or "",
         pages=fields.pages, password=fields.password, limits=settings.pdf_limits(), max_chars=settings.max_text_chars,
     )
     return fields, document
+
+
+def upload_name(upload) -> str:
+    """An uploaded file's name as stored and shown: its last part, without control characters."""
+    name = "".join(char for char in PurePath(upload.filename or "").name if char.isprintable())
+    return name or "upload"
 
 
 def one_of(body: object, names: tuple[str, ...], missing: str) -> str:

@@ -313,6 +313,18 @@ def _describe(error: ValidationError, model: type[BaseModel]) -> str:
     return f"'{location}' {message}"
 
 
+def _field_with_nul(data: object, location: str = "") -> str | None:
+    """The first field (dotted path) whose text holds a NUL character, or None."""
+    if isinstance(data, str):
+        return location or "body" if "\x00" in data else None
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = _field_with_nul(value, f"{location}.{key}" if location else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def validate(model: type[BaseModel], data: object, settings: Settings, *, strict: bool,
              drop_empty: bool = False) -> Any:
     """A body or query validated by its model (strict types for JSON; forms and queries arrive as strings),
@@ -320,6 +332,9 @@ def validate(model: type[BaseModel], data: object, settings: Settings, *, strict
     empty form field counts as absent."""
     if not isinstance(data, dict):
         raise invalid_request("the JSON body must be an object, e.g. {\"text\": \"...\"}")
+    holding_nul = _field_with_nul(data)
+    if holding_nul is not None:  # never text (a text file with one is refused as binary), and no database stores it
+        raise invalid_request(f"'{holding_nul}' holds a NUL character (\\u0000): send text without it")
     if drop_empty:
         data = {key: value for key, value in data.items() if value != ""}
     try:

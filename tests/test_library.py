@@ -238,3 +238,23 @@ def test_the_library_tables_are_in_the_data_store(client, app):
             assert db.execute("SELECT COUNT(*) FROM passages WHERE words @@ plainto_tsquery('english', 'keepers')"
                               ).fetchone()[0]
         assert not (settings.data_dir / "jobs.sqlite3").exists()  # nothing went to the embedded file
+
+
+def test_a_nul_character_is_refused_in_bodies_and_urls_on_either_store(client):
+    # PostgreSQL cannot store or even compare text holding NUL; a text file holding one is refused as binary.
+    refused = add_text(client, text="A tower\u0000 stands on the reef.")
+    assert refused.status_code == 400 and "'text' holds a NUL character" in refused.get_json()["error"]["message"]
+    nested = post_json(client, "/v1/chat/completions",
+                       {"model": "fake-model", "messages": [{"role": "user", "content": "Hi\u0000"}]})
+    assert nested.status_code == 400 and "'messages.0.content'" in nested.get_json()["error"]["message"]
+    document_id = add_text(client).get_json()["document_id"]
+    asked = post_json(client, "/ask", {"question": "Who\u0000 built it?", "document_ids": [document_id]})
+    assert asked.status_code == 400 and "'question'" in asked.get_json()["error"]["message"]
+    for path in (f"/documents/{document_id}%00", "/jobs/ab%00cd", "/collections/a%00b"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    assert client.delete(f"/documents/{document_id}%00").status_code == 404
+    assert client.get("/documents?q=reef%00").status_code == 400
+    named = client.post("/documents", data={"file": (io.BytesIO(PORT_AVEN.encode()), "port\x00aven.txt")},
+                        content_type="multipart/form-data")
+    assert named.status_code == 201 and named.get_json()["filename"] == "portaven.txt"
